@@ -1,0 +1,1 @@
+"""Hub: the channel-agnostic core. It never imports `adapters` or `web`."""

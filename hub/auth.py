@@ -1,0 +1,199 @@
+"""Agents, passwords, sessions and API keys.
+
+Passwords are argon2id hashes; session tokens and API keys are random and stored only as
+sha256 hashes, so a leaked database does not hand out live credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import msgspec
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from hub.crypto import sha256_hex
+from hub.db.tables import Agent, AgentSession, ApiKey, LoginFailure
+from hub.permissions import Role
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the email is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+API_KEY_PREFIX = "hub_"
+
+
+class AuthError(Exception):
+    """Credentials are missing or wrong."""
+
+
+class LoginThrottled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class AgentInfo(msgspec.Struct, frozen=True):
+    id: int
+    name: str
+    email: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request, and how they proved it."""
+
+    agent: AgentInfo
+    via: str  # "session" | "api_key"
+    csrf_token: str = ""
+    session_token_hash: str = ""
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify(stored: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _info(row: dict[str, object]) -> AgentInfo:
+    return AgentInfo(
+        id=int(row["id"]),  # type: ignore[call-overload]
+        name=str(row["name"]),
+        email=str(row["email"]),
+        role=str(row["role"]),
+    )
+
+
+async def create_agent(
+    email: str, password: str, *, name: str = "", role: Role = Role.AGENT
+) -> AgentInfo:
+    """Create an agent, or set the password and role of the one with this email."""
+    email = email.strip().lower()
+    if len(password) < 8:
+        raise ValueError("the password must be at least 8 characters long")
+    hashed = await hash_password(password)
+    display = name or email.split("@")[0].replace(".", " ").title()
+    rows = await Agent.raw(
+        "INSERT INTO agent (email, name, password_hash, role, active, availability, created_at)"
+        " VALUES ({}, {}, {}, {}, true, 'available', now())"
+        " ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
+        " role = EXCLUDED.role, active = true"
+        " RETURNING id, name, email, role",
+        email,
+        display,
+        hashed,
+        str(role),
+    )
+    return _info(rows[0])
+
+
+async def has_admin() -> bool:
+    return await Agent.exists().where((Agent.role == Role.ADMIN) & (Agent.active == True))  # noqa: E712
+
+
+async def authenticate(email: str, password: str, *, client: str, max_attempts: int, window: int) -> AgentInfo:
+    """Check a login. Repeated failures for an email or from one address are throttled."""
+    email = email.strip().lower()
+    keys = [f"email:{email}", f"ip:{client}"]
+    since = now() - dt.timedelta(seconds=window)
+    for key in keys:
+        failures = await LoginFailure.count().where(
+            (LoginFailure.key == key) & (LoginFailure.created_at > since)
+        )
+        if failures >= max_attempts:
+            raise LoginThrottled(window)
+    row = await Agent.select().where(Agent.email == email).first()
+    ok = await _verify(str(row["password_hash"]) if row else _DUMMY_HASH, password)
+    if not row or not ok or not row["active"]:
+        await LoginFailure.insert(*[LoginFailure(key=k) for k in keys])
+        raise AuthError("wrong email or password")
+    await LoginFailure.delete().where(LoginFailure.key == keys[0])
+    return _info(row)
+
+
+async def create_session(agent_id: int, *, max_age: int, ip: str = "", user_agent: str = "") -> tuple[str, str]:
+    """Start a server-side session; returns (cookie token, CSRF token)."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24)
+    await AgentSession.insert(
+        AgentSession(
+            token_hash=sha256_hex(token),
+            agent=agent_id,
+            csrf_token=csrf,
+            expires_at=now() + dt.timedelta(seconds=max_age),
+            ip=ip[:64],
+            user_agent=user_agent[:500],
+        )
+    )
+    return token, csrf
+
+
+async def session_principal(token: str) -> Principal | None:
+    token_hash = sha256_hex(token)
+    rows = await AgentSession.raw(
+        "SELECT a.id, a.name, a.email, a.role, s.csrf_token FROM agent_session s"
+        " JOIN agent a ON a.id = s.agent WHERE s.token_hash = {} AND s.expires_at > now()"
+        " AND a.active",
+        token_hash,
+    )
+    if not rows:
+        return None
+    return Principal(_info(rows[0]), "session", str(rows[0]["csrf_token"]), token_hash)
+
+
+async def end_session(token_hash: str) -> None:
+    await AgentSession.delete().where(AgentSession.token_hash == token_hash)
+
+
+async def create_api_key(agent_id: int, name: str) -> tuple[dict[str, object], str]:
+    """Create an API key; the plain key is returned here once and never stored."""
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    rows = await ApiKey.insert(
+        ApiKey(agent=agent_id, name=name, prefix=key[:10], key_hash=sha256_hex(key))
+    ).returning(ApiKey.id, ApiKey.name, ApiKey.prefix, ApiKey.created_at)
+    return rows[0], key
+
+
+async def api_key_principal(key: str) -> Principal | None:
+    if not key.startswith(API_KEY_PREFIX):
+        return None
+    rows = await ApiKey.raw(
+        "UPDATE api_key k SET last_used_at = now() FROM agent a"
+        " WHERE k.key_hash = {} AND k.revoked_at IS NULL AND a.id = k.agent AND a.active"
+        " RETURNING a.id, a.name, a.email, a.role",
+        sha256_hex(key),
+    )
+    return Principal(_info(rows[0]), "api_key") if rows else None
+
+
+async def list_api_keys(agent_id: int) -> list[dict[str, object]]:
+    return await ApiKey.select(
+        ApiKey.id, ApiKey.name, ApiKey.prefix, ApiKey.created_at, ApiKey.last_used_at
+    ).where((ApiKey.agent == agent_id) & ApiKey.revoked_at.is_null()).order_by(ApiKey.id)
+
+
+async def revoke_api_key(agent_id: int, key_id: int) -> bool:
+    rows = await ApiKey.update({ApiKey.revoked_at: now()}).where(
+        (ApiKey.id == key_id) & (ApiKey.agent == agent_id) & ApiKey.revoked_at.is_null()
+    ).returning(ApiKey.id)
+    return bool(rows)
+
+
+async def purge_expired() -> int:
+    """Delete expired sessions and old login failures (a cron job)."""
+    gone = await AgentSession.delete().where(AgentSession.expires_at < now()).returning(AgentSession.id)
+    await LoginFailure.delete().where(LoginFailure.created_at < now() - dt.timedelta(days=1))
+    return len(gone)

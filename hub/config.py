@@ -1,0 +1,204 @@
+"""Settings: read once from the environment (and an optional `.env`) into one frozen struct.
+
+A bad value stops start-up with one sentence that names the variable and what it expects,
+because operators read that sentence in a container log, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import msgspec
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message is meant for the operator."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".hub")
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    admin_email: str | None = None
+    admin_password: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_format: str = "auto"
+    worker_concurrency: int = 10
+    attachment_max_bytes: int = 25 * 1024 * 1024
+    reopen_window_hours: int = 168
+    session_max_age: int = 14 * 24 * 3600
+    login_max_attempts: int = 5
+    login_window_seconds: int = 900
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+
+def _url(schemes: tuple[str, ...], what: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in schemes or not (parsed.netloc or parsed.query):
+            raise ValueError(f"a {what} URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return value
+
+    return parse
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError("a whole number") from None
+    if number <= 0:
+        raise ValueError("a whole number greater than 0")
+    return number
+
+
+def _port(value: str) -> int:
+    number = _positive_int(value)
+    if number > 65535:
+        raise ValueError("a TCP port between 1 and 65535")
+    return number
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value.lower() not in options:
+            raise ValueError("one of " + ", ".join(options))
+        return value.lower()
+
+    return parse
+
+
+def _email(value: str) -> str:
+    if "@" not in value or value.startswith("@") or value.endswith("@"):
+        raise ValueError("an email address")
+    return value.strip().lower()
+
+
+def _secret(value: str) -> str:
+    if len(value) < 32:
+        raise ValueError("a random string of at least 32 characters")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Var:
+    field: str
+    env: str
+    parse: Callable[[str], Any]
+    secret: bool = False
+
+
+VARIABLES: tuple[Var, ...] = (
+    Var("database_url", "DATABASE_URL", _url(("postgres", "postgresql"), "PostgreSQL"), True),
+    Var("redis_url", "REDIS_URL", _url(("redis", "rediss"), "Redis"), True),
+    Var("data_dir", "HUB_DATA_DIR", Path),
+    Var("secret_key", "HUB_SECRET_KEY", _secret, True),
+    Var("public_url", "HUB_PUBLIC_URL", _http_url),
+    Var("admin_email", "HUB_ADMIN_EMAIL", _email),
+    Var("admin_password", "HUB_ADMIN_PASSWORD", str, True),
+    Var("host", "HUB_HOST", str),
+    Var("port", "HUB_PORT", _port),
+    Var("log_level", "HUB_LOG_LEVEL", lambda v: _choice("debug", "info", "warning", "error")(v).upper()),
+    Var("log_format", "HUB_LOG_FORMAT", _choice("auto", "json", "text")),
+    Var("worker_concurrency", "HUB_WORKER_CONCURRENCY", _positive_int),
+    Var("attachment_max_bytes", "HUB_ATTACHMENT_MAX_BYTES", _positive_int),
+    Var("reopen_window_hours", "HUB_REOPEN_WINDOW_HOURS", _positive_int),
+    Var("session_max_age", "HUB_SESSION_MAX_AGE", _positive_int),
+    Var("login_max_attempts", "HUB_LOGIN_MAX_ATTEMPTS", _positive_int),
+    Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
+)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+    """Build the settings from `environ` (default: the process environment plus `./.env`).
+
+    Real environment variables win over `.env`. Empty values count as unset.
+    """
+    if environ is None:
+        merged = _read_dotenv(dotenv or Path(".env"))
+        merged.update(os.environ)
+    else:
+        merged = dict(environ)
+    values: dict[str, Any] = {}
+    for var in VARIABLES:
+        raw = merged.get(var.env, "").strip()
+        if not raw:
+            continue
+        try:
+            values[var.field] = var.parse(raw)
+        except ValueError as exc:
+            shown = repr(_mask(raw, url=var.env.endswith("_URL")) if var.secret else raw)
+            raise ConfigError(f"{var.env} must be {exc} (got {shown}).") from None
+    settings = Settings(**values)
+    if not settings.secret_key:
+        settings = msgspec.structs.replace(settings, secret_key=_stored_secret(settings.data_dir))
+    return settings
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Generate the instance secret once and keep it in the data folder (mode 0600)."""
+    path = data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def masked(settings: Settings) -> dict[str, str]:
+    """The effective configuration by variable name, secrets masked, for `hub config`."""
+    shown: dict[str, str] = {}
+    for var in VARIABLES:
+        value = getattr(settings, var.field)
+        if value is None:
+            text = "(unset)"
+        elif var.secret:
+            text = _mask(str(value), url=var.env.endswith("_URL"))
+        else:
+            text = str(value)
+        shown[var.env] = text
+    return shown
+
+
+def _mask(value: str, *, url: bool) -> str:
+    if url:
+        parsed = urlparse(value)
+        if parsed.password:
+            return value.replace(f":{parsed.password}@", ":***@", 1)
+        return value
+    return "***"

@@ -1,0 +1,43 @@
+"""The one database engine (Piccolo's asyncpg pool), pointed at the resolved DSN at start-up."""
+
+from __future__ import annotations
+
+import os
+from typing import cast
+
+from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+
+
+def configured_dsn() -> str:
+    """The DSN piccolo_conf starts with: the one this process resolved, else the settings'."""
+    resolved = os.environ.get("HUB_RESOLVED_DSN")
+    if resolved:
+        return resolved
+    from hub.config import load_settings
+    from hub.runtime import resolve
+
+    return resolve(load_settings()).database_dsn
+
+
+def engine() -> PostgresEngine:
+    found = engine_finder()
+    if not isinstance(found, PostgresEngine):
+        raise RuntimeError("piccolo_conf.py must define a PostgresEngine named DB")
+    return cast(PostgresEngine, found)
+
+
+async def start(dsn: str, *, min_size: int = 2, max_size: int = 10) -> PostgresEngine:
+    db = engine()
+    if db.pool is not None:
+        await db.close_connection_pool()
+    db.config = {"dsn": dsn}
+    await db.start_connection_pool(min_size=min_size, max_size=max_size)
+    return db
+
+
+async def stop() -> None:
+    db = engine()
+    if db.pool is not None:
+        await db.close_connection_pool()
+        db.pool = None

@@ -1,0 +1,116 @@
+"""Every queue, job and cron schedule of the hub, in one place.
+
+Jobs are plain async functions taking SAQ's context. Each one is idempotent and declares its own
+timeout and retries explicitly, because SAQ's defaults (10 s, a single attempt) are rarely right.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncio
+
+from saq import CronJob, Queue, Worker
+from saq.job import Job
+from saq.types import Context
+
+from hub import auth
+from hub.runtime import psycopg_dsn
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    function: JobFunction
+    timeout: int
+    retries: int
+    retry_delay: float = 1.0
+    retry_backoff: bool = True
+
+
+async def echo(ctx: Context, *, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A round trip through the queue: proves a worker picks up jobs (`/api/v1/admin/queue-check`)."""
+    return {"pid": os.getpid(), "worker": ctx["worker"].id, "payload": payload or {}}
+
+
+async def purge_expired_sessions(ctx: Context) -> int:
+    return await auth.purge_expired()
+
+
+JOBS: dict[str, JobSpec] = {
+    "echo": JobSpec(echo, timeout=10, retries=1),
+    "purge_expired_sessions": JobSpec(purge_expired_sessions, timeout=60, retries=2),
+}
+
+CRON: list[CronJob[Context]] = [
+    CronJob(purge_expired_sessions, cron="*/10 * * * *", unique=True, timeout=60, retries=1),
+]
+
+
+def make_queue(url: str) -> Queue:
+    if url.startswith(("redis://", "rediss://")):
+        return Queue.from_url(url, name="hub")
+    return Queue.from_url(psycopg_dsn(url), name="hub", min_size=1, max_size=6)
+
+
+async def enqueue(queue: Queue, name: str, *, key: str | None = None, **kwargs: Any) -> Job | None:
+    """Enqueue a registered job with its declared timeout and retries. Same key → no duplicate."""
+    spec = JOBS[name]
+    options: dict[str, Any] = {
+        "timeout": spec.timeout,
+        "retries": spec.retries,
+        "retry_delay": spec.retry_delay,
+        "retry_backoff": spec.retry_backoff,
+    }
+    if key is not None:
+        options["key"] = key
+    return await queue.enqueue(name, **options, **kwargs)
+
+
+async def _before(ctx: Context) -> None:
+    ctx["started"] = time.perf_counter()
+
+
+async def _after(ctx: Context) -> None:
+    job = ctx.get("job")
+    if job is not None:
+        elapsed = (time.perf_counter() - ctx.get("started", time.perf_counter())) * 1000
+        log.info("job %s %s in %.1f ms", job.function, job.status, elapsed)
+
+
+def worker_options() -> dict[str, Any]:
+    """Keyword arguments for `saq.Worker` shared by the in-process and the standalone worker."""
+    return {
+        "functions": [(name, spec.function) for name, spec in JOBS.items()],
+        "cron_jobs": CRON,
+        "before_process": _before,
+        "after_process": _after,
+        "dequeue_timeout": 1.0,
+    }
+
+
+class HubWorker(Worker):  # type: ignore[type-arg]
+    """A SAQ worker whose stop waits for running jobs only, not for its idle polling loops.
+
+    SAQ's own grace period waits for every task, including the upkeep loops that never end by
+    themselves, so every stop took the whole grace period.
+    """
+
+    drain_seconds: float = 20.0
+
+    async def stop(self) -> None:
+        self.event.set()  # no new jobs are dequeued from here on
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.drain_seconds
+        while self.job_task_contexts and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        self._shutdown_grace_period_s = 0
+        await super().stop()

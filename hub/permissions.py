@@ -1,0 +1,41 @@
+"""Roles and what each may do: the one place permissions are decided."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+class Permission(StrEnum):
+    MANAGE_INBOXES = "inboxes.manage"
+    MANAGE_AGENTS = "agents.manage"
+    MANAGE_TEAMS = "teams.manage"
+    VIEW_ALL_CONVERSATIONS = "conversations.view_all"
+    VIEW_AUDIT_LOG = "audit.view"
+    RUN_DIAGNOSTICS = "diagnostics.run"
+    USE_API_KEYS = "api_keys.use"
+
+
+_ALL = frozenset(Role)
+
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.MANAGE_INBOXES: frozenset({Role.ADMIN}),
+    Permission.MANAGE_AGENTS: frozenset({Role.ADMIN}),
+    Permission.MANAGE_TEAMS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.VIEW_ALL_CONVERSATIONS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.VIEW_AUDIT_LOG: frozenset({Role.ADMIN}),
+    Permission.RUN_DIAGNOSTICS: frozenset({Role.ADMIN}),
+    Permission.USE_API_KEYS: _ALL,
+}
+
+
+def allowed(role: str, permission: Permission) -> bool:
+    try:
+        return Role(role) in GRANTS[permission]
+    except ValueError:
+        return False

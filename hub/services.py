@@ -1,0 +1,92 @@
+"""The process-wide services (database pool, queue, fan-out), started once per process.
+
+The web app, the standalone worker and the CLI all start the hub through `start()`, so every
+process is wired the same way from the same settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from saq import Queue
+
+from hub import auth
+from hub.config import Settings
+from hub.db import engine
+from hub.fanout import Fanout
+from hub.jobs import HubWorker, make_queue, worker_options
+from hub.migrate import migrate
+from hub.permissions import Role
+from hub.runtime import Backends, resolve
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    backends: Backends
+    queue: Queue
+    fanout: Fanout
+    worker: HubWorker | None = None
+    _worker_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+_current: Services | None = None
+
+
+def current() -> Services:
+    if _current is None:
+        raise RuntimeError("the hub's services are not started in this process")
+    return _current
+
+
+async def start(
+    settings: Settings, *, apply_migrations: bool = False, run_worker: bool = False
+) -> Services:
+    global _current
+    backends = resolve(settings)
+    if apply_migrations:
+        applied = await migrate(backends.database_dsn)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+    await engine.start(backends.database_dsn)
+    queue = make_queue(backends.queue_url)
+    await queue.connect()
+    fanout = Fanout(backends.fanout_url)
+    await fanout.start()
+    services = Services(settings, backends, queue, fanout)
+    _current = services
+    settings.attachments_dir.mkdir(parents=True, exist_ok=True)
+    if settings.admin_email and settings.admin_password and not await auth.has_admin():
+        await auth.create_agent(settings.admin_email, settings.admin_password, role=Role.ADMIN)
+        log.info("created the first admin %s from HUB_ADMIN_EMAIL", settings.admin_email)
+    if run_worker:
+        services.worker = make_worker(services)
+        services._worker_task = asyncio.create_task(services.worker.start())
+    return services
+
+
+def make_worker(services: Services) -> HubWorker:
+    return HubWorker(
+        services.queue, concurrency=services.settings.worker_concurrency, **worker_options()
+    )
+
+
+async def stop() -> None:
+    global _current
+    services = _current
+    if services is None:
+        return
+    if services.worker is not None:
+        await services.worker.stop()
+        if services._worker_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await services._worker_task
+    await services.fanout.stop()
+    await services.queue.disconnect()
+    await engine.stop()
+    _current = None

@@ -1,0 +1,180 @@
+"""Test fixtures: a fresh PostgreSQL database per run on the local server, real Redis, the real app.
+
+Nothing of our own is mocked: the app, the SAQ queue and the fan-out run against the services on
+127.0.0.1 (`.ci/run` starts them). Each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+import msgspec
+import pytest
+import uvicorn
+from litestar import Litestar
+from redis.asyncio import Redis
+
+from hub.config import Settings
+
+PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_DB = f"hub_test_{os.getpid()}"
+TEST_DSN = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + TEST_DB
+os.environ["HUB_RESOLVED_DSN"] = TEST_DSN
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[str]:
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+    await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
+    from hub.migrate import migrate
+
+    await migrate(TEST_DSN)
+    try:
+        yield TEST_DSN
+    finally:
+        from hub.db import engine
+
+        await engine.stop()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        await admin.close()
+
+
+async def _truncate(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'"
+        )
+        if tables:
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            await conn.execute("SELECT setval(pg_get_serial_sequence('conversation', 'ref'), 999)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def clean_db(database: str) -> str:
+    await _truncate(database)
+    return database
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    await client.aclose()
+    yield REDIS_URL
+
+
+@pytest.fixture
+def settings(clean_db: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=clean_db,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-" + "x" * 40,
+        log_format="text",
+        login_max_attempts=3,
+    )
+
+
+def with_settings(settings: Settings, **changes: object) -> Settings:
+    return msgspec.structs.replace(settings, **changes)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> Litestar:
+    from web.app import create_app
+
+    return create_app(settings, run_worker=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(app: Litestar) -> AsyncIterator[str]:
+    """Run the app under uvicorn in this event loop on a free loopback port; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="websockets")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped during start-up")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def base_url(app: Litestar) -> AsyncIterator[str]:
+    async with serving(app) as url:
+        yield url
+
+
+@pytest.fixture
+async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        yield http
+
+
+async def make_agent(email: str, password: str = "correct horse battery", role: str = "agent") -> int:
+    from hub import auth
+    from hub.permissions import Role
+
+    agent = await auth.create_agent(email, password, role=Role(role))
+    return agent.id
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = "correct horse battery") -> str:
+    """Log in through the API; returns the CSRF token (the cookie stays in the client)."""
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["csrf_token"])
+
+
+async def api_key_for(client: httpx.AsyncClient, email: str, role: str = "agent") -> str:
+    """An API key for a new agent, made through the public endpoints."""
+    await make_agent(email, role=role)
+    csrf = await login(client, email)
+    response = await client.post("/api/v1/api-keys", json={"name": "tests"}, headers={"x-csrf-token": csrf})
+    assert response.status_code == 201, response.text
+    await client.post("/api/v1/auth/logout", headers={"x-csrf-token": csrf})
+    client.cookies.clear()
+    return str(response.json()["key"])
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def eventually(predicate, timeout: float = 10.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll an async predicate until it returns a truthy value (for cross-process effects)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)

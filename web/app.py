@@ -1,0 +1,77 @@
+"""The composition root: builds the Litestar app from settings and wires the hub's services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from hub import services
+from hub.config import Settings, load_settings
+from web import ops, pages
+from web.api import api_keys
+from web.api import auth as auth_api
+from web.errors import http_exception_handler, internal_error_handler
+from web.logs import configure as configure_logging
+from web.security import provide_principal
+
+HERE = Path(__file__).parent
+
+
+def create_app(
+    settings: Settings | None = None, *, run_worker: bool | None = None, apply_migrations: bool = True
+) -> Litestar:
+    """Build the app. The worker runs in-process when there is no Redis (or when asked to)."""
+    settings = settings or load_settings()
+    with_worker = settings.redis_url is None if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await services.start(settings, apply_migrations=apply_migrations, run_worker=with_worker)
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    prometheus = PrometheusConfig(app_name="hub", prefix="hub", group_path=True,
+                                  exclude=["/metrics", "/health"])
+    return Litestar(
+        route_handlers=[
+            ops.health,
+            ops.ready,
+            ops.queue_check,
+            PrometheusController,
+            auth_api.login,
+            auth_api.logout,
+            auth_api.me,
+            api_keys.create_key,
+            api_keys.list_keys,
+            api_keys.revoke_key,
+            *pages.handlers,
+            create_static_files_router(path="/static", directories=[HERE / "static"]),
+        ],
+        dependencies={"principal": Provide(provide_principal)},
+        lifespan=[lifespan],
+        middleware=[prometheus.middleware],
+        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title="Hub API", version="1", path="/schema"),
+        logging_config=None,  # web.logs configures logging once for the process
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ASGI servers (`uvicorn --factory web.app:create_app_from_env`)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -1,0 +1,194 @@
+"""The `hub` command: serve, worker, migrate, createadmin, config, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from hub.config import ConfigError, Settings, load_settings, masked
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"hub: {message}", err=True)
+    sys.exit(2)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+async def _check_reachable(settings: Settings) -> None:
+    """Fail fast, in one sentence, when the database or Redis cannot be reached."""
+    import asyncpg
+
+    from hub.runtime import resolve
+
+    backends = resolve(settings)
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(backends.database_dsn), timeout=10)
+        await conn.close()
+    except Exception as exc:
+        where = "DATABASE_URL" if settings.database_url else "the embedded PostgreSQL"
+        _fail(f"cannot connect to {where}: {type(exc).__name__}: {exc}".rstrip(": "))
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(settings.redis_url)
+        try:
+            await asyncio.wait_for(client.ping(), timeout=5)
+        except Exception as exc:
+            _fail(f"cannot connect to REDIS_URL: {type(exc).__name__}: {exc}")
+        finally:
+            await client.aclose()
+
+
+async def _with_services(settings: Settings, body: Callable[[], Awaitable[T]], *, migrate: bool = False) -> T:
+    from hub import services
+
+    await services.start(settings, apply_migrations=migrate)
+    try:
+        return await body()
+    finally:
+        await services.stop()
+
+
+@click.group()
+def main() -> None:
+    """Hub: every support channel in one inbox."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default HUB_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default HUB_PORT or 8000).")
+@click.option("--with-worker", is_flag=True, help="Run a worker inside the web process even with REDIS_URL.")
+@click.option("--demo", is_flag=True, help="Load the demo data set first and print its logins.")
+def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> None:
+    """Run the web app (applying pending migrations first)."""
+    import uvicorn
+
+    from web.app import create_app
+    from web.logs import configure
+
+    settings = _settings()
+    configure(settings.log_level, settings.log_format)
+    _run(_check_reachable(settings))
+    from hub.migrate import migrate
+    from hub.runtime import resolve
+
+    _run(migrate(resolve(settings).database_dsn))
+    if demo:
+        from hub.demo import DEMO_LOGINS, load_demo
+
+        _run(_with_services(settings, load_demo))
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    app = create_app(settings, run_worker=True if with_worker else None, apply_migrations=False)
+    url = f"http://{bind_host}:{bind_port}"
+    click.echo(f"Hub is starting at {url}  (public URL {settings.public_url})")
+    if demo:
+        for role, (email, password) in DEMO_LOGINS.items():
+            click.echo(f"  demo {role}: {email} / {password}")
+    uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, proxy_headers=True,
+                timeout_graceful_shutdown=20)
+
+
+@main.command()
+@click.option("--concurrency", default=None, type=int, help="Jobs run at once (default HUB_WORKER_CONCURRENCY).")
+def worker(concurrency: int | None) -> None:
+    """Run a SAQ worker: outbound sends, polling, timers."""
+    from web.logs import configure
+
+    settings = _settings()
+    configure(settings.log_level, settings.log_format)
+    _run(_check_reachable(settings))
+    _run(_worker(settings, concurrency))
+
+
+async def _worker(settings: Settings, concurrency: int | None) -> None:
+    import msgspec
+
+    from hub import services
+
+    if concurrency:
+        settings = msgspec.structs.replace(settings, worker_concurrency=concurrency)
+    running = await services.start(settings)
+    worker = services.make_worker(running)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.stop()))
+    click.echo(f"hub worker {worker.id} consuming {settings.redis_url and 'Redis' or 'PostgreSQL'} queue",
+               err=True)
+    try:
+        await worker.start()
+    finally:
+        await services.stop()
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from hub.migrate import migrate as run_migrations
+    from hub.runtime import resolve
+
+    settings = _settings()
+    _run(_check_reachable(settings))
+    applied = _run(run_migrations(resolve(settings).database_dsn))
+    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+@main.command()
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+def createadmin(email: str, password: str, name: str) -> None:
+    """Create an admin (or reset the password of an existing agent and make it admin)."""
+    from hub import auth
+    from hub.permissions import Role
+
+    settings = _settings()
+    _run(_check_reachable(settings))
+
+    async def body() -> Any:
+        return await auth.create_agent(email, password, name=name, role=Role.ADMIN)
+
+    try:
+        agent = _run(_with_services(settings, body, migrate=True))
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"admin {agent.email} (id {agent.id}) is ready")
+
+
+@main.command()
+def config() -> None:
+    """Print the effective configuration, secrets masked."""
+    settings = _settings()
+    for name, value in masked(settings).items():
+        click.echo(f"{name}={value}")
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo data set (idempotent) and print its logins."""
+    from hub.demo import DEMO_LOGINS, load_demo
+
+    settings = _settings()
+    _run(_check_reachable(settings))
+    created = _run(_with_services(settings, load_demo, migrate=True))
+    click.echo("demo data loaded" if created else "demo data already present")
+    for role, (email, password) in DEMO_LOGINS.items():
+        click.echo(f"  demo {role}: {email} / {password}")

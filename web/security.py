@@ -1,0 +1,53 @@
+"""Who is calling: session cookie (with CSRF on state changes) or `Authorization: Bearer <api key>`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+
+from hub import auth
+from hub.auth import Principal
+from hub.crypto import constant_time_equal
+from hub.permissions import Permission, allowed
+from web.errors import ApiError
+
+SESSION_COOKIE = "hub_session"
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "x-csrf-token"
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+async def principal_from(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    header = connection.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return await auth.api_key_principal(header[7:].strip())
+    token = connection.query_params.get("token")
+    if token and connection.scope["type"] == "websocket":
+        return await auth.api_key_principal(token)
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return await auth.session_principal(cookie)
+    return None
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Dependency for every authenticated endpoint: 401 without credentials, 403 without CSRF."""
+    principal = await principal_from(request)
+    if principal is None:
+        raise ApiError(401, "log in or send an API key as 'Authorization: Bearer <key>'")
+    if principal.via == "session" and request.method not in _SAFE:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not constant_time_equal(sent, principal.csrf_token):
+            raise ApiError(403, "missing or wrong CSRF token (header X-CSRF-Token)", code="csrf")
+    return principal
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if not allowed(principal.agent.role, permission):
+        raise ApiError(403, f"your role ({principal.agent.role}) may not do this ({permission})")
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
