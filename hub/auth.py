@@ -104,7 +104,9 @@ async def has_admin() -> bool:
     return await Agent.exists().where((Agent.role == Role.ADMIN) & (Agent.active == True))  # noqa: E712
 
 
-async def authenticate(email: str, password: str, *, client: str, max_attempts: int, window: int) -> AgentInfo:
+async def authenticate(
+    email: str, password: str, *, client: str, max_attempts: int, window: int
+) -> AgentInfo:
     """Check a login. Repeated failures for an email or from one address are throttled."""
     email = email.strip().lower()
     keys = [f"email:{email}", f"ip:{client}"]
@@ -124,7 +126,9 @@ async def authenticate(email: str, password: str, *, client: str, max_attempts: 
     return _info(row)
 
 
-async def create_session(agent_id: int, *, max_age: int, ip: str = "", user_agent: str = "") -> tuple[str, str]:
+async def create_session(
+    agent_id: int, *, max_age: int, ip: str = "", user_agent: str = ""
+) -> tuple[str, str]:
     """Start a server-side session; returns (cookie token, CSRF token)."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
@@ -180,20 +184,30 @@ async def api_key_principal(key: str) -> Principal | None:
 
 
 async def list_api_keys(agent_id: int) -> list[dict[str, object]]:
-    return await ApiKey.select(
-        ApiKey.id, ApiKey.name, ApiKey.prefix, ApiKey.created_at, ApiKey.last_used_at
-    ).where((ApiKey.agent == agent_id) & ApiKey.revoked_at.is_null()).order_by(ApiKey.id)
+    return (
+        await ApiKey.select(
+            ApiKey.id, ApiKey.name, ApiKey.prefix, ApiKey.created_at, ApiKey.last_used_at
+        )
+        .where((ApiKey.agent == agent_id) & ApiKey.revoked_at.is_null())
+        .order_by(ApiKey.id)
+    )
 
 
 async def revoke_api_key(agent_id: int, key_id: int) -> bool:
-    rows = await ApiKey.update({ApiKey.revoked_at: now()}).where(
-        (ApiKey.id == key_id) & (ApiKey.agent == agent_id) & ApiKey.revoked_at.is_null()
-    ).returning(ApiKey.id)
+    rows = (
+        await ApiKey.update({ApiKey.revoked_at: now()})
+        .where((ApiKey.id == key_id) & (ApiKey.agent == agent_id) & ApiKey.revoked_at.is_null())
+        .returning(ApiKey.id)
+    )
     return bool(rows)
 
 
 async def purge_expired() -> int:
     """Delete expired sessions and old login failures (a cron job)."""
-    gone = await AgentSession.delete().where(AgentSession.expires_at < now()).returning(AgentSession.id)
+    gone = (
+        await AgentSession.delete()
+        .where(AgentSession.expires_at < now())
+        .returning(AgentSession.id)
+    )
     await LoginFailure.delete().where(LoginFailure.created_at < now() - dt.timedelta(days=1))
     return len(gone)

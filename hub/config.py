@@ -53,7 +53,9 @@ def _url(schemes: tuple[str, ...], what: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         parsed = urlparse(value)
         if parsed.scheme not in schemes or not (parsed.netloc or parsed.query):
-            raise ValueError(f"a {what} URL starting with {' or '.join(s + '://' for s in schemes)}")
+            raise ValueError(
+                f"a {what} URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
         return value
 
     return parse
@@ -122,7 +124,11 @@ VARIABLES: tuple[Var, ...] = (
     Var("admin_password", "HUB_ADMIN_PASSWORD", str, True),
     Var("host", "HUB_HOST", str),
     Var("port", "HUB_PORT", _port),
-    Var("log_level", "HUB_LOG_LEVEL", lambda v: _choice("debug", "info", "warning", "error")(v).upper()),
+    Var(
+        "log_level",
+        "HUB_LOG_LEVEL",
+        lambda v: _choice("debug", "info", "warning", "error")(v).upper(),
+    ),
     Var("log_format", "HUB_LOG_FORMAT", _choice("auto", "json", "text")),
     Var("worker_concurrency", "HUB_WORKER_CONCURRENCY", _positive_int),
     Var("attachment_max_bytes", "HUB_ATTACHMENT_MAX_BYTES", _positive_int),
@@ -141,7 +147,9 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
-def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None
+) -> Settings:
     """Build the settings from `environ` (default: the process environment plus `./.env`).
 
     Real environment variables win over `.env`. Empty values count as unset.

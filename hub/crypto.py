@@ -29,7 +29,9 @@ def decrypt_json(secret_key: str, token: str) -> dict[str, Any]:
     try:
         data = _fernet(secret_key).decrypt(token.encode())
     except InvalidToken:
-        raise ValueError("channel configuration cannot be decrypted with this HUB_SECRET_KEY") from None
+        raise ValueError(
+            "channel configuration cannot be decrypted with this HUB_SECRET_KEY"
+        ) from None
     result: dict[str, Any] = msgspec.json.decode(data)
     return result
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from hub import auth
 from hub.crypto import encrypt_json
@@ -34,7 +35,7 @@ DEMO_LOGINS: dict[str, tuple[str, str]] = {
 }
 _MARKER = "Support email (demo)"
 
-INBOXES = [
+INBOXES: list[tuple[str, str, dict[str, Any]]] = [
     (_MARKER, "email", {"address": "support@example.com"}),
     ("WhatsApp (demo)", "whatsapp_cloud", {"phone_number_id": "100000000000001"}),
     ("Telegram bot (demo)", "telegram", {"mode": "polling"}),
@@ -64,38 +65,106 @@ class Story:
 
 
 STORIES = [
-    Story(0, "Maria Jensen", ("email", "maria.jensen@example.net"), "Internet down since this morning",
-          "open", "urgent", ("outage", "fiber"), "alice@example.com", (
-              Line("c", "Hi, our fiber connection has been down since 7am. The ONT light is red.", 190),
-              Line("a", "Sorry to hear that, Maria. I see an outage in your area; a technician is on the way.", 170),
-              Line("n", "Outage ticket OUT-2231 covers Nørrebro; ETA 13:00.", 168),
-              Line("c", "Thanks. Any idea when it will be back? I work from home.", 25),
-          )),
-    Story(1, "Jonas Weber", ("whatsapp", "+4915112345678"), "", "open", "high", ("billing",), None, (
-        Line("c", "Hello, I was charged twice for November.", 55),
-        Line("c", "Invoice 2024-1187 and 2024-1188, same amount.", 54),
-    )),
-    Story(2, "Ahmed Karimi", ("telegram", "81234567"), "", "pending", "medium", ("router",),
-          "alice@example.com", (
-              Line("c", "How do I change the WiFi password on the new router?", 600),
-              Line("a", "Open http://192.168.1.1, log in with the sticker password, then Wireless → Security.", 590),
-              Line("c", "It asks me for a username too", 580),
-              Line("a", "The username is admin. Let me know if that works!", 575),
-          )),
-    Story(3, "Visitor 4821", ("webchat", "visitor-4821"), "", "open", "none", ("sales",), None, (
-        Line("c", "Do you offer 1 Gbit/s in Aarhus C?", 8),
-    )),
-    Story(0, "Lena Novak", ("email", "lena.novak@example.org"), "Upgrade to 500 Mbit/s",
-          "resolved", "low", ("upgrade",), "admin@example.com", (
-              Line("c", "I'd like to upgrade my plan to 500 Mbit/s from next month.", 3000),
-              Line("a", "Done! The new speed applies from the 1st. Your router will restart once that night.", 2900),
-              Line("c", "Perfect, thank you.", 2850),
-          )),
-    Story(4, "Peter Hansen", ("phone", "+4520123456"), "", "snoozed", "medium", ("callback",),
-          "alice@example.com", (
-              Line("c", "Please call me back about moving my connection to a new address.", 400),
-              Line("n", "Customer moves on the 15th; call back on the 10th.", 395),
-          )),
+    Story(
+        0,
+        "Maria Jensen",
+        ("email", "maria.jensen@example.net"),
+        "Internet down since this morning",
+        "open",
+        "urgent",
+        ("outage", "fiber"),
+        "alice@example.com",
+        (
+            Line(
+                "c", "Hi, our fiber connection has been down since 7am. The ONT light is red.", 190
+            ),
+            Line(
+                "a",
+                "Sorry to hear that, Maria. I see an outage in your area; a technician is on the way.",
+                170,
+            ),
+            Line("n", "Outage ticket OUT-2231 covers Nørrebro; ETA 13:00.", 168),
+            Line("c", "Thanks. Any idea when it will be back? I work from home.", 25),
+        ),
+    ),
+    Story(
+        1,
+        "Jonas Weber",
+        ("whatsapp", "+4915112345678"),
+        "",
+        "open",
+        "high",
+        ("billing",),
+        None,
+        (
+            Line("c", "Hello, I was charged twice for November.", 55),
+            Line("c", "Invoice 2024-1187 and 2024-1188, same amount.", 54),
+        ),
+    ),
+    Story(
+        2,
+        "Ahmed Karimi",
+        ("telegram", "81234567"),
+        "",
+        "pending",
+        "medium",
+        ("router",),
+        "alice@example.com",
+        (
+            Line("c", "How do I change the WiFi password on the new router?", 600),
+            Line(
+                "a",
+                "Open http://192.168.1.1, log in with the sticker password, then Wireless → Security.",
+                590,
+            ),
+            Line("c", "It asks me for a username too", 580),
+            Line("a", "The username is admin. Let me know if that works!", 575),
+        ),
+    ),
+    Story(
+        3,
+        "Visitor 4821",
+        ("webchat", "visitor-4821"),
+        "",
+        "open",
+        "none",
+        ("sales",),
+        None,
+        (Line("c", "Do you offer 1 Gbit/s in Aarhus C?", 8),),
+    ),
+    Story(
+        0,
+        "Lena Novak",
+        ("email", "lena.novak@example.org"),
+        "Upgrade to 500 Mbit/s",
+        "resolved",
+        "low",
+        ("upgrade",),
+        "admin@example.com",
+        (
+            Line("c", "I'd like to upgrade my plan to 500 Mbit/s from next month.", 3000),
+            Line(
+                "a",
+                "Done! The new speed applies from the 1st. Your router will restart once that night.",
+                2900,
+            ),
+            Line("c", "Perfect, thank you.", 2850),
+        ),
+    ),
+    Story(
+        4,
+        "Peter Hansen",
+        ("phone", "+4520123456"),
+        "",
+        "snoozed",
+        "medium",
+        ("callback",),
+        "alice@example.com",
+        (
+            Line("c", "Please call me back about moving my connection to a new address.", 400),
+            Line("n", "Customer moves on the 15th; call back on the 10th.", 395),
+        ),
+    ),
 ]
 
 
@@ -114,8 +183,13 @@ async def load_demo() -> bool:
         inbox_ids: list[int] = []
         for name, channel, config in INBOXES:
             row = await Inbox.insert(
-                Inbox(name=name, channel=channel, config_encrypted=encrypt_json(secret, config),
-                      public_token=secrets.token_urlsafe(18), team=team)
+                Inbox(
+                    name=name,
+                    channel=channel,
+                    config_encrypted=encrypt_json(secret, config),
+                    public_token=secrets.token_urlsafe(18),
+                    team=team,
+                )
             ).returning(Inbox.id)
             inbox_ids.append(row[0]["id"])
             await InboxMember.insert(InboxMember(inbox=row[0]["id"], agent=alice.id))
@@ -130,37 +204,73 @@ async def _story(
     inbox = inbox_ids[story.inbox]
     contact = (await Contact.insert(Contact(name=story.contact)).returning(Contact.id))[0]["id"]
     kind, address = story.identity
-    await ContactIdentity.insert(ContactIdentity(contact=contact, kind=kind, address=address, verified=True))
+    await ContactIdentity.insert(
+        ContactIdentity(contact=contact, kind=kind, address=address, verified=True)
+    )
     first = now - dt.timedelta(minutes=story.lines[0].minutes_ago)
     last = now - dt.timedelta(minutes=story.lines[-1].minutes_ago)
     inbound = [line for line in story.lines if line.who == "c"]
     assignee = agents.get(story.assignee) if story.assignee else None
-    conversation = (await Conversation.insert(Conversation(
-        inbox=inbox, contact=contact, status=story.status, priority=story.priority,
-        subject=story.subject, assignee=assignee, team=team, created_at=first, updated_at=last,
-        last_message_at=last,
-        last_inbound_at=now - dt.timedelta(minutes=inbound[-1].minutes_ago) if inbound else None,
-        unread_count=1 if story.lines[-1].who == "c" else 0,
-        snoozed_until=now + dt.timedelta(days=2) if story.status == "snoozed" else None,
-    )).returning(Conversation.id))[0]["id"]
-    await Event.insert(Event(type="conversation.created", conversation=conversation, inbox=inbox,
-                             data={"id": conversation}, created_at=first))
+    conversation = (
+        await Conversation.insert(
+            Conversation(
+                inbox=inbox,
+                contact=contact,
+                status=story.status,
+                priority=story.priority,
+                subject=story.subject,
+                assignee=assignee,
+                team=team,
+                created_at=first,
+                updated_at=last,
+                last_message_at=last,
+                last_inbound_at=now - dt.timedelta(minutes=inbound[-1].minutes_ago)
+                if inbound
+                else None,
+                unread_count=1 if story.lines[-1].who == "c" else 0,
+                snoozed_until=now + dt.timedelta(days=2) if story.status == "snoozed" else None,
+            )
+        ).returning(Conversation.id)
+    )[0]["id"]
+    await Event.insert(
+        Event(
+            type="conversation.created",
+            conversation=conversation,
+            inbox=inbox,
+            data={"id": conversation},
+            created_at=first,
+        )
+    )
     for n, line in enumerate(story.lines):
         at = now - dt.timedelta(minutes=line.minutes_ago)
         agent_line = line.who in ("a", "n")
-        message = (await Message.insert(Message(
-            conversation=conversation, inbox=inbox,
-            kind="note" if line.who == "n" else "message",
-            direction=None if line.who == "n" else ("out" if agent_line else "in"),
-            author_type="agent" if agent_line else "contact",
-            author_id=(assignee or agents["admin@example.com"]) if agent_line else contact,
-            text=line.text,
-            status="sent" if line.who == "a" else "received",
-            provider_message_id=f"demo-{conversation}-{n}",
-            created_at=at, updated_at=at, sent_at=at if line.who == "a" else None,
-        )).returning(Message.id))[0]["id"]
-        await Event.insert(Event(type="message.created", conversation=conversation, inbox=inbox,
-                                 data={"id": message}, created_at=at))
+        message = (
+            await Message.insert(
+                Message(
+                    conversation=conversation,
+                    inbox=inbox,
+                    kind="note" if line.who == "n" else "message",
+                    direction=None if line.who == "n" else ("out" if agent_line else "in"),
+                    author_type="agent" if agent_line else "contact",
+                    author_id=(assignee or agents["admin@example.com"]) if agent_line else contact,
+                    text=line.text,
+                    status="sent" if line.who == "a" else "received",
+                    provider_message_id=f"demo-{conversation}-{n}",
+                    created_at=at,
+                    updated_at=at,
+                    sent_at=at if line.who == "a" else None,
+                )
+            ).returning(Message.id)
+        )[0]["id"]
+        await Event.insert(
+            Event(
+                type="message.created",
+                conversation=conversation,
+                inbox=inbox,
+                data={"id": message},
+                created_at=at,
+            )
+        )
     for tag in story.tags:
         await Tag.insert(Tag(name=tag)).on_conflict(target=Tag.name, action="DO NOTHING")
         tag_id = (await Tag.select(Tag.id).where(Tag.name == tag).first() or {})["id"]

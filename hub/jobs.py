@@ -6,14 +6,14 @@ timeout and retries explicitly, because SAQ's defaults (10 s, a single attempt) 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-
-import asyncio
 
 from saq import CronJob, Queue, Worker
 from saq.job import Job
@@ -76,13 +76,14 @@ async def enqueue(queue: Queue, name: str, *, key: str | None = None, **kwargs: 
 
 
 async def _before(ctx: Context) -> None:
-    ctx["started"] = time.perf_counter()
+    ctx["started"] = time.perf_counter()  # type: ignore[typeddict-unknown-key]
 
 
 async def _after(ctx: Context) -> None:
     job = ctx.get("job")
+    started = float(ctx.get("started", time.perf_counter()))  # type: ignore[arg-type]
     if job is not None:
-        elapsed = (time.perf_counter() - ctx.get("started", time.perf_counter())) * 1000
+        elapsed = (time.perf_counter() - started) * 1000
         log.info("job %s %s in %.1f ms", job.function, job.status, elapsed)
 
 
@@ -97,7 +98,7 @@ def worker_options() -> dict[str, Any]:
     }
 
 
-class HubWorker(Worker):  # type: ignore[type-arg]
+class HubWorker(Worker[Context]):
     """A SAQ worker whose stop waits for running jobs only, not for its idle polling loops.
 
     SAQ's own grace period waits for every task, including the upkeep loops that never end by
@@ -105,6 +106,8 @@ class HubWorker(Worker):  # type: ignore[type-arg]
     """
 
     drain_seconds: float = 20.0
+    # Signals belong to the process owner (uvicorn, or `hub worker`), not to an embedded worker.
+    SIGNALS: list[signal.Signals] = []
 
     async def stop(self) -> None:
         self.event.set()  # no new jobs are dequeued from here on

@@ -36,4 +36,6 @@ async def _applied(conn: asyncpg.Connection) -> list[str]:
     exists = await conn.fetchval("SELECT to_regclass('public.migration') IS NOT NULL")
     if not exists:
         return []
-    return [r["name"] for r in await conn.fetch("SELECT name FROM migration WHERE app_name = 'hub'")]
+    return [
+        r["name"] for r in await conn.fetch("SELECT name FROM migration WHERE app_name = 'hub'")
+    ]

@@ -110,7 +110,9 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     """Run the app under uvicorn in this event loop on a free loopback port; yields its URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="websockets")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="websockets"
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -137,7 +139,9 @@ async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def make_agent(email: str, password: str = "correct horse battery", role: str = "agent") -> int:
+async def make_agent(
+    email: str, password: str = "correct horse battery", role: str = "agent"
+) -> int:
     from hub import auth
     from hub.permissions import Role
 
@@ -145,7 +149,9 @@ async def make_agent(email: str, password: str = "correct horse battery", role: 
     return agent.id
 
 
-async def login(client: httpx.AsyncClient, email: str, password: str = "correct horse battery") -> str:
+async def login(
+    client: httpx.AsyncClient, email: str, password: str = "correct horse battery"
+) -> str:
     """Log in through the API; returns the CSRF token (the cookie stays in the client)."""
     response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
@@ -156,7 +162,9 @@ async def api_key_for(client: httpx.AsyncClient, email: str, role: str = "agent"
     """An API key for a new agent, made through the public endpoints."""
     await make_agent(email, role=role)
     csrf = await login(client, email)
-    response = await client.post("/api/v1/api-keys", json={"name": "tests"}, headers={"x-csrf-token": csrf})
+    response = await client.post(
+        "/api/v1/api-keys", json={"name": "tests"}, headers={"x-csrf-token": csrf}
+    )
     assert response.status_code == 201, response.text
     await client.post("/api/v1/auth/logout", headers={"x-csrf-token": csrf})
     client.cookies.clear()

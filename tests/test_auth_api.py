@@ -39,7 +39,9 @@ async def test_wrong_password_is_401_and_then_rate_limited(client: Client) -> No
 
 
 async def test_unknown_email_is_the_same_401(client: Client) -> None:
-    response = await client.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"})
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"}
+    )
     assert response.status_code == 401
     assert response.json()["error"]["message"] == "wrong email or password"
 
@@ -56,7 +58,9 @@ async def test_session_state_change_needs_csrf(client: Client) -> None:
     refused = await client.post("/api/v1/api-keys", json={"name": "k"})
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "csrf"
-    wrong = await client.post("/api/v1/api-keys", json={"name": "k"}, headers={"x-csrf-token": "nope"})
+    wrong = await client.post(
+        "/api/v1/api-keys", json={"name": "k"}, headers={"x-csrf-token": "nope"}
+    )
     assert wrong.status_code == 403
     ok = await client.post("/api/v1/api-keys", json={"name": "k"}, headers={"x-csrf-token": csrf})
     assert ok.status_code == 201
@@ -66,7 +70,9 @@ async def test_logout_ends_the_session(client: Client) -> None:
     await make_agent("dora@example.com")
     csrf = await login(client, "dora@example.com")
     cookie = client.cookies["hub_session"]
-    assert (await client.post("/api/v1/auth/logout", headers={"x-csrf-token": csrf})).status_code == 204
+    assert (
+        await client.post("/api/v1/auth/logout", headers={"x-csrf-token": csrf})
+    ).status_code == 204
     client.cookies.set("hub_session", cookie)  # replaying the old cookie must not work
     assert (await client.get("/api/v1/auth/me")).status_code == 401
 
@@ -90,12 +96,16 @@ async def test_api_key_lifecycle(client: Client) -> None:
 async def test_someone_elses_key_cannot_be_revoked(client: Client) -> None:
     mine = await api_key_for(client, "fay@example.com")
     theirs = await api_key_for(client, "gus@example.com")
-    their_id = (await client.get("/api/v1/api-keys", headers={"authorization": f"Bearer {theirs}"})).json()[
-        "items"
-    ][0]["id"]
-    response = await client.delete(f"/api/v1/api-keys/{their_id}", headers={"authorization": f"Bearer {mine}"})
+    their_id = (
+        await client.get("/api/v1/api-keys", headers={"authorization": f"Bearer {theirs}"})
+    ).json()["items"][0]["id"]
+    response = await client.delete(
+        f"/api/v1/api-keys/{their_id}", headers={"authorization": f"Bearer {mine}"}
+    )
     assert response.status_code == 404
-    assert (await client.get("/api/v1/auth/me", headers={"authorization": f"Bearer {theirs}"})).status_code == 200
+    assert (
+        await client.get("/api/v1/auth/me", headers={"authorization": f"Bearer {theirs}"})
+    ).status_code == 200
 
 
 async def test_unknown_bearer_is_401(client: Client) -> None:
@@ -107,9 +117,13 @@ async def test_unknown_bearer_is_401(client: Client) -> None:
 async def test_roles_are_checked(client: Client) -> None:
     agent_key = await api_key_for(client, "hal@example.com", role="agent")
     admin_key = await api_key_for(client, "ida@example.com", role="admin")
-    denied = await client.post("/api/v1/admin/queue-check", headers={"authorization": f"Bearer {agent_key}"})
+    denied = await client.post(
+        "/api/v1/admin/queue-check", headers={"authorization": f"Bearer {agent_key}"}
+    )
     assert denied.status_code == 403
-    allowed = await client.post("/api/v1/admin/queue-check", headers={"authorization": f"Bearer {admin_key}"})
+    allowed = await client.post(
+        "/api/v1/admin/queue-check", headers={"authorization": f"Bearer {admin_key}"}
+    )
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["result"]["payload"] == {"from": "queue-check"}
 

@@ -58,7 +58,9 @@ def test_masked_configuration_hides_secrets(tmp_path: Path) -> None:
     assert "s3cret" not in repr(shown) and "k" * 40 not in repr(shown)
 
 
-def test_dotenv_is_read_and_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dotenv_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text(f"HUB_PORT=9001\nHUB_HOST=0.0.0.0\nHUB_DATA_DIR={tmp_path}\n")
     monkeypatch.setenv("HUB_HOST", "127.0.0.2")

@@ -28,7 +28,10 @@ HERE = Path(__file__).parent
 
 
 def create_app(
-    settings: Settings | None = None, *, run_worker: bool | None = None, apply_migrations: bool = True
+    settings: Settings | None = None,
+    *,
+    run_worker: bool | None = None,
+    apply_migrations: bool = True,
 ) -> Litestar:
     """Build the app. The worker runs in-process when there is no Redis (or when asked to)."""
     settings = settings or load_settings()
@@ -42,8 +45,9 @@ def create_app(
         finally:
             await services.stop()
 
-    prometheus = PrometheusConfig(app_name="hub", prefix="hub", group_path=True,
-                                  exclude=["/metrics", "/health"])
+    prometheus = PrometheusConfig(
+        app_name="hub", prefix="hub", group_path=True, exclude=["/metrics", "/health"]
+    )
     return Litestar(
         route_handlers=[
             ops.health,
@@ -62,7 +66,10 @@ def create_app(
         dependencies={"principal": Provide(provide_principal)},
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
-        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            Exception: internal_error_handler,
+        },
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="Hub API", version="1", path="/schema"),
         logging_config=None,  # web.logs configures logging once for the process

@@ -57,7 +57,9 @@ async def _check_reachable(settings: Settings) -> None:
             await client.aclose()
 
 
-async def _with_services(settings: Settings, body: Callable[[], Awaitable[T]], *, migrate: bool = False) -> T:
+async def _with_services(
+    settings: Settings, body: Callable[[], Awaitable[T]], *, migrate: bool = False
+) -> T:
     from hub import services
 
     await services.start(settings, apply_migrations=migrate)
@@ -75,7 +77,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default HUB_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default HUB_PORT or 8000).")
-@click.option("--with-worker", is_flag=True, help="Run a worker inside the web process even with REDIS_URL.")
+@click.option(
+    "--with-worker", is_flag=True, help="Run a worker inside the web process even with REDIS_URL."
+)
 @click.option("--demo", is_flag=True, help="Load the demo data set first and print its logins.")
 def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> None:
     """Run the web app (applying pending migrations first)."""
@@ -103,12 +107,23 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
     if demo:
         for role, (email, password) in DEMO_LOGINS.items():
             click.echo(f"  demo {role}: {email} / {password}")
-    uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, proxy_headers=True,
-                timeout_graceful_shutdown=20)
+    uvicorn.run(
+        app,
+        host=bind_host,
+        port=bind_port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+    )
 
 
 @main.command()
-@click.option("--concurrency", default=None, type=int, help="Jobs run at once (default HUB_WORKER_CONCURRENCY).")
+@click.option(
+    "--concurrency",
+    default=None,
+    type=int,
+    help="Jobs run at once (default HUB_WORKER_CONCURRENCY).",
+)
 def worker(concurrency: int | None) -> None:
     """Run a SAQ worker: outbound sends, polling, timers."""
     from web.logs import configure
@@ -131,8 +146,10 @@ async def _worker(settings: Settings, concurrency: int | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(worker.stop()))
-    click.echo(f"hub worker {worker.id} consuming {settings.redis_url and 'Redis' or 'PostgreSQL'} queue",
-               err=True)
+    click.echo(
+        f"hub worker {worker.id} consuming {(settings.redis_url and 'Redis') or 'PostgreSQL'} queue",
+        err=True,
+    )
     try:
         await worker.start()
     finally:
@@ -148,7 +165,9 @@ def migrate() -> None:
     settings = _settings()
     _run(_check_reachable(settings))
     applied = _run(run_migrations(resolve(settings).database_dsn))
-    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    click.echo(
+        f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
+    )
 
 
 @main.command()

@@ -29,7 +29,12 @@ class ApiError(HTTPException):
     """An HTTP error with a machine code of our choosing."""
 
     def __init__(
-        self, status_code: int, message: str, *, code: str | None = None, details: Any = None,
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(status_code=status_code, detail=message, headers=headers)
@@ -37,8 +42,16 @@ class ApiError(HTTPException):
         self.details = details
 
 
-def error_body(status: int, message: str, code: str | None = None, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code or _CODES.get(status, "error"), "message": message, "details": details}}
+def error_body(
+    status: int, message: str, code: str | None = None, details: Any = None
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code or _CODES.get(status, "error"),
+            "message": message,
+            "details": details,
+        }
+    }
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -44,8 +44,9 @@ async def ready() -> Response[dict[str, Any]]:
         )
     )
     ok = all(v == "ok" for v in checks.values())
-    return Response({"status": "ok" if ok else "unavailable", "checks": checks},
-                    status_code=200 if ok else 503)
+    return Response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 class QueueCheck(msgspec.Struct):
@@ -68,4 +69,6 @@ async def queue_check(principal: Principal) -> QueueCheck:
         await job.refresh(until_complete=15)
     except TimeoutError:
         raise ApiError(503, "no worker ran the job within 15 s; is `hub worker` running?") from None
-    return QueueCheck(job_id=job.id, result=job.result or {}, seconds=round(loop.time() - started, 3))
+    return QueueCheck(
+        job_id=job.id, result=job.result or {}, seconds=round(loop.time() - started, 3)
+    )

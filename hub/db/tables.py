@@ -14,6 +14,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -24,6 +25,7 @@ from piccolo.table import Table
 
 
 class Agent(Table):
+    id = Serial(primary_key=True)
     email = Varchar(length=320, unique=True)
     name = Varchar(length=200)
     password_hash = Text(default="")
@@ -34,11 +36,13 @@ class Agent(Table):
 
 
 class Team(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=200, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
 class TeamMember(Table):
+    id = Serial(primary_key=True)
     team = ForeignKey(Team, on_delete=OnDelete.cascade, null=False)
     agent = ForeignKey(Agent, on_delete=OnDelete.cascade, null=False)
 
@@ -46,6 +50,7 @@ class TeamMember(Table):
 
 
 class Inbox(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=200)
     channel = Varchar(length=40, index=True)
     # Channel settings as JSON encrypted with the instance secret (hub.crypto); never returned.
@@ -58,6 +63,7 @@ class Inbox(Table):
 
 
 class InboxMember(Table):
+    id = Serial(primary_key=True)
     inbox = ForeignKey(Inbox, on_delete=OnDelete.cascade, null=False)
     agent = ForeignKey(Agent, on_delete=OnDelete.cascade, null=False)
 
@@ -65,6 +71,7 @@ class InboxMember(Table):
 
 
 class Contact(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=300, default="")
     attributes = JSONB(default={})
     created_at = Timestamptz(default=TimestamptzNow())
@@ -72,6 +79,7 @@ class Contact(Table):
 
 
 class ContactIdentity(Table):
+    id = Serial(primary_key=True)
     contact = ForeignKey(Contact, on_delete=OnDelete.cascade, null=False)
     kind = Varchar(length=30)  # email | phone | whatsapp | telegram | webchat | splynx | api
     address = Varchar(length=320)  # normalised: lower-cased email, E.164 phone, provider id
@@ -82,7 +90,9 @@ class ContactIdentity(Table):
 
 
 class Conversation(Table):
-    ref = BigSerial(unique=True)  # the human reference number shown as #ref
+    id = Serial(primary_key=True)
+    # The human reference number shown as #ref (`ref` itself is a Piccolo method name).
+    ref_number = BigSerial(unique=True, db_column_name="ref")
     inbox = ForeignKey(Inbox, on_delete=OnDelete.restrict, null=False)
     contact = ForeignKey(Contact, on_delete=OnDelete.restrict, null=False)
     status = Varchar(length=20, default="open")
@@ -126,6 +136,7 @@ class Message(Table):
 
 
 class Attachment(Table):
+    id = Serial(primary_key=True)
     message = ForeignKey(Message, on_delete=OnDelete.cascade, null=False)
     sha256 = Varchar(length=64, index=True)
     filename = Varchar(length=500, default="")
@@ -135,10 +146,12 @@ class Attachment(Table):
 
 
 class Tag(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=100, unique=True)
 
 
 class ConversationTag(Table):
+    id = Serial(primary_key=True)
     conversation = ForeignKey(Conversation, on_delete=OnDelete.cascade, null=False)
     tag = ForeignKey(Tag, on_delete=OnDelete.cascade, null=False)
 
@@ -171,6 +184,7 @@ class AuditLog(Table):
 
 
 class ApiKey(Table):
+    id = Serial(primary_key=True)
     agent = ForeignKey(Agent, on_delete=OnDelete.cascade, null=False)
     name = Varchar(length=200)
     prefix = Varchar(length=16)  # shown in lists so an owner can tell keys apart
@@ -181,6 +195,7 @@ class ApiKey(Table):
 
 
 class AgentSession(Table):
+    id = Serial(primary_key=True)
     token_hash = Varchar(length=64, unique=True)
     agent = ForeignKey(Agent, on_delete=OnDelete.cascade, null=False)
     csrf_token = Varchar(length=64)
@@ -193,6 +208,7 @@ class AgentSession(Table):
 class LoginFailure(Table):
     """Failed logins, counted per key (email and client address) for rate limiting."""
 
+    id = Serial(primary_key=True)
     key = Varchar(length=400, index=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 

@@ -45,9 +45,11 @@ async def create_key(principal: Principal, data: NewKey) -> CreatedKey:
     if not name:
         raise ApiError(400, "name must not be empty")
     row, key = await auth.create_api_key(principal.agent.id, name[:200])
-    await audit.record("api_key.created", actor_id=principal.agent.id, target_type="api_key",
-                       target_id=int(row["id"]))  # type: ignore[call-overload]
-    return CreatedKey(id=int(row["id"]), name=str(row["name"]), key=key, prefix=str(row["prefix"]))  # type: ignore[call-overload]
+    key_id = int(str(row["id"]))
+    await audit.record(
+        "api_key.created", actor_id=principal.agent.id, target_type="api_key", target_id=key_id
+    )
+    return CreatedKey(id=key_id, name=str(row["name"]), key=key, prefix=str(row["prefix"]))
 
 
 @get("/api/v1/api-keys", tags=["api keys"])
@@ -62,5 +64,6 @@ async def revoke_key(principal: Principal, key_id: int) -> None:
     """Revoke one of your API keys; requests with it get 401 from now on."""
     if not await auth.revoke_api_key(principal.agent.id, key_id):
         raise ApiError(404, f"no active API key {key_id} of yours")
-    await audit.record("api_key.revoked", actor_id=principal.agent.id, target_type="api_key",
-                       target_id=key_id)
+    await audit.record(
+        "api_key.revoked", actor_id=principal.agent.id, target_type="api_key", target_id=key_id
+    )

@@ -57,10 +57,24 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
     )
     secure = settings.public_url.startswith("https://")
     cookies = [
-        Cookie(key=SESSION_COOKIE, value=token, max_age=settings.session_max_age, httponly=True,
-               samesite="lax", secure=secure, path="/"),
-        Cookie(key=CSRF_COOKIE, value=csrf, max_age=settings.session_max_age, httponly=False,
-               samesite="lax", secure=secure, path="/"),
+        Cookie(
+            key=SESSION_COOKIE,
+            value=token,
+            max_age=settings.session_max_age,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+            path="/",
+        ),
+        Cookie(
+            key=CSRF_COOKIE,
+            value=csrf,
+            max_age=settings.session_max_age,
+            httponly=False,
+            samesite="lax",
+            secure=secure,
+            path="/",
+        ),
     ]
     return Response(LoginResult(agent=agent, csrf_token=csrf), cookies=cookies)
 

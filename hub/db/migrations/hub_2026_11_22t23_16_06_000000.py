@@ -2,7 +2,7 @@
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-11-22T23:00:29:000000"
+ID = "2026-11-22T23:16:06:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "conversation refs from 1000 and core indexes"
 

@@ -1,0 +1,23 @@
+import httpx
+
+from hub.db.tables import Conversation, Inbox, Message
+from hub.demo import DEMO_LOGINS, load_demo
+
+
+async def test_demo_is_realistic_and_idempotent(client: httpx.AsyncClient) -> None:
+    assert await load_demo() is True
+    counts = (await Inbox.count(), await Conversation.count(), await Message.count())
+    channels = {row["channel"] for row in await Inbox.select(Inbox.channel)}
+    assert {"email", "whatsapp_cloud", "telegram", "webchat", "api"} <= channels
+    assert counts[1] >= 5 and counts[2] >= 15
+    statuses = {row["status"] for row in await Conversation.select(Conversation.status)}
+    assert {"open", "pending", "resolved", "snoozed"} <= statuses
+    refs = [row["ref"] for row in await Conversation.select(Conversation.ref_number)]
+    assert min(refs) >= 1000 and len(set(refs)) == len(refs)
+
+    assert await load_demo() is False
+    assert (await Inbox.count(), await Conversation.count(), await Message.count()) == counts
+
+    email, password = DEMO_LOGINS["agent"]
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200
