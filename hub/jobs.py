@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from saq import CronJob, Queue, Worker
+from saq.job import TERMINAL_STATUSES as TERMINAL
 from saq.job import Job
 from saq.types import Context
 
-from hub import auth
+from hub import auth, conversations, outbound
 from hub.runtime import psycopg_dsn
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,47 @@ async def purge_expired_sessions(ctx: Context) -> int:
     return await auth.purge_expired()
 
 
+async def dispatch(ctx: Context, *, message_id: int) -> str:
+    """Send one reply through its channel (hub.outbound)."""
+    return await outbound.dispatch(message_id)
+
+
+async def sweep_outbound(ctx: Context) -> int:
+    return await outbound.sweep()
+
+
+async def wake_snoozed(ctx: Context) -> int:
+    return await conversations.wake_snoozed()
+
+
 JOBS: dict[str, JobSpec] = {
     "echo": JobSpec(echo, timeout=10, retries=1),
     "purge_expired_sessions": JobSpec(purge_expired_sessions, timeout=60, retries=2),
+    # 60 s stays below outbound.STUCK_SENDING, so the sweep never races a live send.
+    "dispatch": JobSpec(dispatch, timeout=60, retries=outbound.MAX_ATTEMPTS, retry_delay=2.0),
+    "sweep_outbound": JobSpec(sweep_outbound, timeout=60, retries=1),
+    "wake_snoozed": JobSpec(wake_snoozed, timeout=60, retries=1),
 }
 
 CRON: list[CronJob[Context]] = [
     CronJob(purge_expired_sessions, cron="*/10 * * * *", unique=True, timeout=60, retries=1),
+    CronJob(sweep_outbound, cron="*/15 * * * * *", unique=True, timeout=60, retries=1),
+    CronJob(wake_snoozed, cron="* * * * *", unique=True, timeout=60, retries=1),
 ]
+
+
+async def wait_for(job: Job, timeout: float) -> Job:
+    """Poll a job until it finishes. SAQ's `refresh(until_complete=…)` waits on a notification
+    that the Redis queue can miss when the job finishes first, so we poll the job's state."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await job.refresh()
+        if job.status in TERMINAL:
+            return job
+        if loop.time() > deadline:
+            raise TimeoutError(f"job {job.id} did not finish within {timeout} s")
+        await asyncio.sleep(0.05)
 
 
 def make_queue(url: str) -> Queue:

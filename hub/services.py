@@ -86,6 +86,9 @@ async def stop() -> None:
         if services._worker_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await services._worker_task
+    from hub import ingest
+
+    await ingest.stop()
     await services.fanout.stop()
     await services.queue.disconnect()
     await engine.stop()

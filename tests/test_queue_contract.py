@@ -10,7 +10,7 @@ import pytest
 from saq import Queue
 from saq.types import Context
 
-from hub.jobs import HubWorker, enqueue, make_queue, worker_options
+from hub.jobs import HubWorker, enqueue, make_queue, wait_for, worker_options
 from hub.runtime import Backends
 
 
@@ -63,7 +63,7 @@ async def test_job_is_executed_with_result(queue: Queue) -> None:
     async def body() -> None:
         job = await enqueue(queue, "echo", payload={"n": 1})
         assert job is not None
-        await job.refresh(until_complete=10)
+        await wait_for(job, 10)
         assert job.result["payload"] == {"n": 1}
 
     await _run(queue, body)
@@ -82,7 +82,7 @@ async def test_failed_job_is_retried_until_it_succeeds(queue: Queue) -> None:
     async def body() -> None:
         job = await queue.enqueue("flaky", marker=marker, retries=3, retry_delay=0.1, timeout=5)
         assert job is not None
-        await job.refresh(until_complete=15)
+        await wait_for(job, 15)
         assert job.result == f"done {marker}"
         assert job.attempts == 2
 
@@ -93,7 +93,7 @@ async def test_timeout_fails_the_job(queue: Queue) -> None:
     async def body() -> None:
         job = await queue.enqueue("slow", seconds=5, timeout=1, retries=1)
         assert job is not None
-        await job.refresh(until_complete=15)
+        await wait_for(job, 15)
         assert job.status == "failed"
 
     await _run(queue, body)

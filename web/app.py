@@ -17,10 +17,10 @@ from litestar.template.config import TemplateConfig
 
 from hub import services
 from hub.config import Settings, load_settings
-from web import ops, pages
-from web.api import api_keys
+from web import ops, pages, realtime
+from web.api import api_keys, attachments, conversations, events, inboxes
 from web.api import auth as auth_api
-from web.errors import http_exception_handler, internal_error_handler
+from web.errors import domain_handlers, http_exception_handler, internal_error_handler
 from web.logs import configure as configure_logging
 from web.security import provide_principal
 
@@ -40,9 +40,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await services.start(settings, apply_migrations=apply_migrations, run_worker=with_worker)
+        await realtime.relay.start()
         try:
             yield
         finally:
+            await realtime.relay.stop()
             await services.stop()
 
     prometheus = PrometheusConfig(
@@ -60,6 +62,11 @@ def create_app(
             api_keys.create_key,
             api_keys.list_keys,
             api_keys.revoke_key,
+            *conversations.handlers,
+            *inboxes.handlers,
+            *attachments.handlers,
+            *events.handlers,
+            realtime.agent_socket,
             *pages.handlers,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
@@ -67,9 +74,12 @@ def create_app(
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
         exception_handlers={
+            **domain_handlers(),
             HTTPException: http_exception_handler,
             Exception: internal_error_handler,
         },
+        # Uploads up to the attachment limit, plus room for multipart framing or base64.
+        request_max_body_size=settings.attachment_max_bytes * 4 // 3 + 1024 * 1024,
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="Hub API", version="1", path="/schema"),
         logging_config=None,  # web.logs configures logging once for the process

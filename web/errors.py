@@ -76,3 +76,31 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,
         media_type=MediaType.JSON,
     )
+
+
+def domain_handlers() -> dict[int | type[Exception], Any]:
+    """The core's exceptions, answered with the right status and a sentence."""
+    from hub.access import Forbidden, NotFound
+    from hub.attachments import AttachmentTooLarge
+    from hub.contacts import InvalidIdentity
+    from hub.conversations import InvalidChange
+    from hub.inboxes import InvalidInbox
+    from hub.outbound import InvalidReply
+
+    def handler(status: int, code: str | None = None) -> Any:
+        def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+            return Response(
+                error_body(status, str(exc), code), status_code=status, media_type=MediaType.JSON
+            )
+
+        return handle
+
+    return {
+        NotFound: handler(404),
+        Forbidden: handler(403),
+        AttachmentTooLarge: handler(413),
+        InvalidIdentity: handler(422, "invalid_identity"),
+        InvalidChange: handler(422),
+        InvalidInbox: handler(422, "invalid_inbox"),
+        InvalidReply: handler(422, "invalid_reply"),
+    }

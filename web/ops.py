@@ -10,7 +10,7 @@ from litestar import MediaType, Response, get, post
 
 from hub.auth import Principal
 from hub.db.engine import engine
-from hub.jobs import enqueue
+from hub.jobs import enqueue, wait_for
 from hub.permissions import Permission
 from hub.services import current
 from web.errors import ApiError
@@ -66,7 +66,7 @@ async def queue_check(principal: Principal) -> QueueCheck:
     if job is None:
         raise ApiError(409, "a queue check is already running")
     try:
-        await job.refresh(until_complete=15)
+        await wait_for(job, 15)
     except TimeoutError:
         raise ApiError(503, "no worker ran the job within 15 s; is `hub worker` running?") from None
     return QueueCheck(

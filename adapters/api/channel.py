@@ -1,0 +1,108 @@
+"""API channel adapter.
+
+Inbound messages arrive at the authenticated `POST /api/v1/inboxes/{id}/messages`. Replies are
+POSTed as JSON to the inbox's `callback_url`, signed with HMAC-SHA256 of the raw body in
+`X-Hub-Signature-256: sha256=<hex>`, and carry `Idempotency-Key: hub-message-<id>` so a receiver
+can drop the duplicate of a retried delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any, ClassVar
+from urllib.parse import urlparse
+
+import httpx
+import msgspec
+
+from hub.contract import BaseAdapter, Outbound, PermanentSendError, TransientSendError
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class ApiChannel(BaseAdapter):
+    kind: ClassVar[str] = "api"
+    max_text_length: ClassVar[int] = 65_536
+    supports_attachments: ClassVar[bool] = True
+    max_attachment_bytes: ClassVar[int] = 25 * 1024 * 1024
+    secret_fields: ClassVar[tuple[str, ...]] = ("callback_secret",)
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        cleaned = dict(config)
+        url = str(cleaned.get("callback_url") or "")
+        if url:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ValueError("callback_url must be an http:// or https:// URL")
+        cleaned["callback_url"] = url
+        # A secret the admin did not choose is generated; it is write-only like every secret.
+        cleaned["callback_secret"] = str(
+            cleaned.get("callback_secret") or secrets.token_urlsafe(32)
+        )
+        return cleaned
+
+    async def send(self, message: Outbound) -> str:
+        url = self.config.get("callback_url")
+        if not url:
+            raise PermanentSendError("this API inbox has no callback_url to deliver replies to")
+        payload = {
+            "event": "message.created",
+            "message": {
+                "id": message.message_id,
+                "text": message.text,
+                "html": message.html,
+                "attachments": [
+                    {
+                        "id": a.id,
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "size": a.size,
+                    }
+                    for a in message.attachments
+                ],
+                "template": message.template,
+                "agent_name": message.agent_name,
+                "reply_to": message.reply_to_provider_id,
+            },
+            "conversation": {"id": message.conversation_id, "ref": message.conversation_ref},
+            "recipient": {"kind": message.recipient.kind, "address": message.recipient.address},
+        }
+        body = msgspec.json.encode(payload)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": sign(self.config["callback_secret"], body),
+            "Idempotency-Key": f"hub-message-{message.message_id}",
+            "User-Agent": "hub-api-channel/1",
+        }
+        try:
+            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+                response = await client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TransientSendError(f"the callback timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise TransientSendError(
+                f"the callback could not be reached ({type(exc).__name__}: {exc})"
+            ) from exc
+        if response.status_code in (408, 425, 429) or response.status_code >= 500:
+            retry_after = response.headers.get("retry-after")
+            raise TransientSendError(
+                f"the callback answered {response.status_code}",
+                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if response.status_code >= 400:
+            raise PermanentSendError(
+                f"the callback refused the message: {response.status_code} {response.text[:200]}".strip(),
+                code=str(response.status_code),
+            )
+        try:
+            provider_id = str(response.json().get("id") or "")
+        except (ValueError, AttributeError):
+            provider_id = ""
+        return provider_id or f"hub-message-{message.message_id}"

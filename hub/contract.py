@@ -1,0 +1,221 @@
+"""The contract between channel adapters and the hub: normalised structs and the adapter protocol.
+
+Adapters turn a provider's payload into `Inbound` / `DeliveryUpdate`, and an `Outbound` into a
+provider call. They are found by channel kind through the `hub.channels` entry-point group, so a
+new channel is a new package, never an edit of the core.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Protocol
+
+import msgspec
+
+
+class IdentityKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"  # E.164; WhatsApp numbers use this kind too, so one person is one contact
+    TELEGRAM = "telegram"
+    WEBCHAT = "webchat"
+    API = "api"  # an opaque id from an API-channel integration
+    SPLYNX = "splynx"
+
+
+class Identity(msgspec.Struct, frozen=True):
+    kind: str
+    address: str
+    name: str = ""
+
+
+class InboundAttachment(msgspec.Struct, frozen=True):
+    filename: str
+    content_type: str = "application/octet-stream"
+    data: bytes | None = None  # the content, when the payload carried it
+    url: str | None = None  # where the adapter can fetch it otherwise
+
+
+class ThreadHints(msgspec.Struct, frozen=True):
+    """What a channel knows about which conversation a message continues."""
+
+    message_id: str | None = None  # email Message-ID
+    in_reply_to: list[str] = []
+    references: list[str] = []
+    reply_token: str | None = None
+    reply_to_provider_id: str | None = None  # the provider id of the message replied to
+    conversation_id: int | None = None  # set by a channel that knows (e.g. the widget session)
+    new_conversation: bool = False  # the channel knows this starts a new conversation
+
+
+class Inbound(msgspec.Struct, frozen=True, kw_only=True):
+    channel: str
+    inbox_id: int
+    provider_message_id: str  # the idempotency key within the inbox
+    sender: Identity
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    attachments: list[InboundAttachment] = []
+    hints: ThreadHints = ThreadHints()
+    sent_at: dt.datetime | None = None
+    auto_reply: bool = False  # recorded, but neither reopens nor counts as unread
+    meta: dict[str, Any] = {}
+
+
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class DeliveryUpdate(msgspec.Struct, frozen=True, kw_only=True):
+    inbox_id: int
+    provider_message_id: str
+    status: DeliveryStatus
+    error_code: str = ""
+    error: str = ""
+
+
+class OutboundAttachment(msgspec.Struct, frozen=True):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    path: str  # local file of the content
+
+
+class Outbound(msgspec.Struct, frozen=True, kw_only=True):
+    inbox_id: int
+    conversation_id: int
+    conversation_ref: int
+    message_id: int
+    recipient: Identity
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    attachments: list[OutboundAttachment] = []
+    reply_to_provider_id: str | None = None
+    template: dict[str, Any] | None = None
+    agent_name: str = ""
+
+
+class SignatureError(Exception):
+    """The request does not carry a valid provider signature: answer 403 and store nothing."""
+
+
+class PayloadError(Exception):
+    """The payload cannot be understood: answer with a clear error, keep the raw input."""
+
+
+class TransientSendError(Exception):
+    """The provider may accept the message later (timeouts, 429, 5xx): retry with backoff."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(Exception):
+    """The provider refused the message for good: the message ends `failed` with this reason."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RequestData(msgspec.Struct, frozen=True):
+    """An inbound HTTP request as adapters see it (no web framework types in the core)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+
+
+class ChannelAdapter(Protocol):
+    """What a channel offers. Limits are declarative so the hub and the UI enforce them early."""
+
+    kind: ClassVar[str]
+    max_text_length: ClassVar[int]
+    supports_attachments: ClassVar[bool]
+    max_attachment_bytes: ClassVar[int]
+    reply_window_hours: ClassVar[int | None]  # e.g. WhatsApp's 24 h; None = no window
+
+    def __init__(self, *, inbox_id: int, config: dict[str, Any], public_url: str) -> None: ...
+
+    async def verify(self, request: RequestData) -> None:
+        """Raise SignatureError unless the request is authentic."""
+
+    async def parse(self, request: RequestData) -> list[Inbound | DeliveryUpdate]:
+        """Normalise a verified request; raise PayloadError when it cannot be understood."""
+
+    async def send(self, message: Outbound) -> str:
+        """Deliver a reply and return the provider's message id."""
+
+
+class BaseAdapter:
+    """Defaults for adapters: no window, text only up to 10,000 characters."""
+
+    kind: ClassVar[str] = ""
+    max_text_length: ClassVar[int] = 10_000
+    supports_attachments: ClassVar[bool] = False
+    max_attachment_bytes: ClassVar[int] = 0
+    reply_window_hours: ClassVar[int | None] = None
+    # Config keys that are write-only: stored encrypted, never returned by the API.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    # Path of the provider's webhook, if the channel receives webhooks ({inbox_id} is filled in).
+    webhook_path: ClassVar[str | None] = None
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """Check and complete an inbox's settings; raise ValueError with a sentence for the admin."""
+        return dict(config)
+
+    def __init__(self, *, inbox_id: int, config: dict[str, Any], public_url: str) -> None:
+        self.inbox_id = inbox_id
+        self.config = config
+        self.public_url = public_url
+
+    async def verify(self, request: RequestData) -> None:
+        return None
+
+    async def parse(self, request: RequestData) -> list[Inbound | DeliveryUpdate]:
+        raise PayloadError(f"the {self.kind} channel receives no webhooks")
+
+    async def send(self, message: Outbound) -> str:
+        raise PermanentSendError(f"the {self.kind} channel cannot send replies")
+
+    @classmethod
+    def limits(cls) -> dict[str, Any]:
+        return {
+            "max_text_length": cls.max_text_length,
+            "supports_attachments": cls.supports_attachments,
+            "max_attachment_bytes": cls.max_attachment_bytes,
+            "reply_window_hours": cls.reply_window_hours,
+        }
+
+
+CHANNELS = ("api", "email", "telegram", "whatsapp_twilio", "whatsapp_cloud", "webchat")
+
+
+class UnknownChannel(LookupError):
+    pass
+
+
+@cache
+def adapter_class(kind: str) -> type[BaseAdapter]:
+    """The adapter registered for a channel kind under the `hub.channels` entry points."""
+    for entry in entry_points(group="hub.channels"):
+        if entry.name == kind:
+            cls: type[BaseAdapter] = entry.load()
+            return cls
+    raise UnknownChannel(f"no adapter is installed for channel {kind!r}")
+
+
+def installed_channels() -> list[str]:
+    return sorted(entry.name for entry in entry_points(group="hub.channels"))

@@ -1,0 +1,478 @@
+"""Conversations: the list (filters, search, keyset pages), the lifecycle, tags and the timeline."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from hub import events
+from hub.access import NotFound
+from hub.auth import AgentInfo
+from hub.db.engine import engine
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class InvalidChange(ValueError):
+    pass
+
+
+class ListFilters(msgspec.Struct, kw_only=True):
+    status: list[str] = []
+    inbox_id: int | None = None
+    channel: str | None = None
+    assignee: int | str | None = None  # agent id, "me" or "none"
+    team_id: int | None = None
+    tag: str | None = None
+    priority: str | None = None
+    contact_id: int | None = None
+    q: str | None = None
+
+
+def _pool() -> asyncpg.Pool:
+    pool = engine().pool
+    assert pool is not None
+    return pool
+
+
+def encode_cursor(last_message_at: str, conversation_id: int) -> str:
+    return (
+        base64.urlsafe_b64encode(f"{last_message_at}|{conversation_id}".encode())
+        .decode()
+        .rstrip("=")
+    )
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, conversation_id = raw.rsplit("|", 1)
+        return dt.datetime.fromisoformat(at), int(conversation_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidChange("cursor is not one this API returned") from None
+
+
+async def list_conversations(
+    filters: ListFilters,
+    *,
+    agent: AgentInfo,
+    visible_inboxes: Sequence[int] | None,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page, newest activity first; returns (items, next cursor)."""
+    where: list[str] = []
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    for status in filters.status:
+        if status not in Status.__members__.values():
+            raise InvalidChange(f"status must be one of {', '.join(Status)}")
+    if filters.status:
+        where.append(f"c.status = ANY({arg(list(filters.status))}::text[])")
+    if visible_inboxes is not None:
+        where.append(f"c.inbox = ANY({arg(list(visible_inboxes))}::int[])")
+    if filters.inbox_id is not None:
+        where.append(f"c.inbox = {arg(filters.inbox_id)}")
+    if filters.channel:
+        where.append(f"c.inbox IN (SELECT id FROM inbox WHERE channel = {arg(filters.channel)})")
+    if filters.assignee == "me":
+        where.append(f"c.assignee = {arg(agent.id)}")
+    elif filters.assignee == "none":
+        where.append("c.assignee IS NULL")
+    elif filters.assignee is not None:
+        try:
+            where.append(f"c.assignee = {arg(int(filters.assignee))}")
+        except ValueError:
+            raise InvalidChange("assignee_id must be an agent id, 'me' or 'none'") from None
+    if filters.team_id is not None:
+        where.append(f"c.team = {arg(filters.team_id)}")
+    if filters.priority:
+        if filters.priority not in Priority.__members__.values():
+            raise InvalidChange(f"priority must be one of {', '.join(Priority)}")
+        where.append(f"c.priority = {arg(filters.priority)}")
+    if filters.contact_id is not None:
+        where.append(f"c.contact = {arg(filters.contact_id)}")
+    if filters.tag:
+        where.append(
+            f"c.id IN (SELECT x.conversation FROM conversation_tag x JOIN tag t ON t.id = x.tag"
+            f" WHERE t.name = {arg(filters.tag.strip().lower())})"
+        )
+    if filters.q and filters.q.strip():
+        query = arg(filters.q.strip())
+        where.append(
+            f"(c.id IN (SELECT m.conversation FROM message m WHERE to_tsvector('simple', m.text)"
+            f" @@ plainto_tsquery('simple', {query}) AND m.kind <> 'event')"
+            f" OR to_tsvector('simple', c.subject) @@ plainto_tsquery('simple', {query}))"
+        )
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        where.append(f"(c.last_message_at, c.id) < ({arg(at)}, {arg(last_id)})")
+    limit = max(1, min(limit, 100))
+    sql = (
+        "SELECT hub_conversation_json(c.id) || jsonb_build_object('preview', "
+        "(SELECT left(m.text, 140) FROM message m WHERE m.conversation = c.id AND m.kind = 'message'"
+        " ORDER BY m.id DESC LIMIT 1)) AS item, c.last_message_at, c.id"
+        " FROM (SELECT c.id, c.last_message_at FROM conversation c"
+        f" {'WHERE ' + ' AND '.join(where) if where else ''}"
+        f" ORDER BY c.last_message_at DESC, c.id DESC LIMIT {arg(limit + 1)}) c"
+        " ORDER BY c.last_message_at DESC, c.id DESC"
+    )
+    rows = await _pool().fetch(sql, *args)
+    items = [msgspec.json.decode(r["item"]) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(last["last_message_at"].isoformat(), last["id"])
+    return items, next_cursor
+
+
+async def get_conversation(conversation_id: int) -> dict[str, Any]:
+    raw = await _pool().fetchval("SELECT hub_conversation_json($1)", conversation_id)
+    if raw is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    result: dict[str, Any] = msgspec.json.decode(raw)
+    return result
+
+
+class Changes(msgspec.Struct, kw_only=True, omit_defaults=True):
+    status: str | None = None
+    priority: str | None = None
+    assignee_id: int | msgspec.UnsetType | None = msgspec.UNSET
+    team_id: int | msgspec.UnsetType | None = msgspec.UNSET
+    snoozed_until: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
+
+
+def _describe(field: str, value: Any, names: dict[str, str]) -> str:
+    if field == "status":
+        return {
+            "open": "reopened the conversation",
+            "pending": "marked the conversation pending",
+            "snoozed": "snoozed the conversation"
+            + (f" until {names['snoozed_until']}" if names.get("snoozed_until") else ""),
+            "resolved": "resolved the conversation",
+            "closed": "closed the conversation",
+        }[value]
+    if field == "priority":
+        return f"set priority to {value}"
+    if field == "assignee":
+        return (
+            f"assigned the conversation to {names['assignee']}"
+            if value
+            else "unassigned the conversation"
+        )
+    if field == "team":
+        return f"assigned the conversation to team {names['team']}" if value else "removed the team"
+    return f"changed {field}"
+
+
+async def update_conversation(
+    conversation_id: int, changes: Changes, *, actor: AgentInfo | None
+) -> dict[str, Any]:
+    """Apply lifecycle changes; each effective change becomes an event and a timeline line."""
+    if changes.status is not None and changes.status not in Status.__members__.values():
+        raise InvalidChange(f"status must be one of {', '.join(Status)}")
+    if changes.priority is not None and changes.priority not in Priority.__members__.values():
+        raise InvalidChange(f"priority must be one of {', '.join(Priority)}")
+    snooze = changes.snoozed_until
+    if changes.status == Status.SNOOZED and not isinstance(snooze, dt.datetime):
+        raise InvalidChange("snoozing needs snoozed_until (a future time)")
+    if isinstance(snooze, dt.datetime):
+        if snooze.tzinfo is None:
+            raise InvalidChange("snoozed_until needs a time zone (e.g. 2026-01-31T09:00:00Z)")
+        if snooze <= dt.datetime.now(dt.UTC):
+            raise InvalidChange("snoozed_until must be in the future")
+    async with _pool().acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT id, inbox, status, priority, assignee, team FROM conversation WHERE id = $1 FOR UPDATE",
+            conversation_id,
+        )
+        if row is None:
+            raise NotFound(f"no conversation {conversation_id}")
+        sets: dict[str, Any] = {}
+        names: dict[str, str] = {}
+        new_status = changes.status or (Status.SNOOZED if isinstance(snooze, dt.datetime) else None)
+        if new_status and new_status != row["status"]:
+            sets["status"] = new_status
+        if new_status == Status.SNOOZED and isinstance(snooze, dt.datetime):
+            sets["snoozed_until"] = snooze
+            sets.setdefault("status", Status.SNOOZED)
+            names["snoozed_until"] = snooze.isoformat(timespec="minutes")
+        if changes.priority and changes.priority != row["priority"]:
+            sets["priority"] = changes.priority
+        if changes.assignee_id is not msgspec.UNSET and changes.assignee_id != row["assignee"]:
+            if changes.assignee_id is not None:
+                name = await conn.fetchval(
+                    "SELECT name FROM agent WHERE id = $1 AND active", changes.assignee_id
+                )
+                if name is None:
+                    raise InvalidChange(f"no active agent {changes.assignee_id}")
+                names["assignee"] = name
+            sets["assignee"] = changes.assignee_id
+        if changes.team_id is not msgspec.UNSET and changes.team_id != row["team"]:
+            if changes.team_id is not None:
+                name = await conn.fetchval("SELECT name FROM team WHERE id = $1", changes.team_id)
+                if name is None:
+                    raise InvalidChange(f"no team {changes.team_id}")
+                names["team"] = name
+            sets["team"] = changes.team_id
+        if not sets:
+            return await _json(conn, conversation_id)
+        status = sets.get("status")
+        if status in (Status.RESOLVED, Status.CLOSED):
+            sets["resolved_at"] = dt.datetime.now(dt.UTC)
+        if status == Status.OPEN:
+            sets["resolved_at"] = None
+        if status and status != Status.SNOOZED:
+            sets["snoozed_until"] = None
+        assignments = ", ".join(f"{column} = ${n + 2}" for n, column in enumerate(sets))
+        await conn.execute(
+            f"UPDATE conversation SET {assignments}, updated_at = now() WHERE id = $1",
+            conversation_id,
+            *sets.values(),
+        )
+        described = [
+            _describe(field, sets[field], names)
+            for field in ("status", "priority", "assignee", "team")
+            if field in sets
+        ]
+        emitted = await record_activity(
+            conn,
+            conversation_id,
+            row["inbox"],
+            described,
+            actor=actor,
+            changed={
+                k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in sets.items()
+            },
+            previous={k: row[k] for k in ("status", "priority", "assignee", "team") if k in sets},
+        )
+        result = await _json(conn, conversation_id)
+    await events.publish(emitted)
+    return result
+
+
+async def record_activity(
+    conn: asyncpg.Connection,
+    conversation_id: int,
+    inbox_id: int,
+    lines: Sequence[str],
+    *,
+    actor: AgentInfo | None,
+    changed: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+) -> list[events.Event]:
+    """Timeline lines (kind `event`) plus a conversation.updated event, inside the caller's transaction."""
+    who = actor.name if actor else "Hub"
+    pending: list[dict[str, Any]] = []
+    for line in lines:
+        message_id = await conn.fetchval(
+            "INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id, text, html,"
+            " status, error, attempts, meta, created_at, updated_at)"
+            " VALUES ($1, $2, 'event', NULL, $3, $4, $5, '', 'received', '', 0, $6::jsonb, now(), now()) RETURNING id",
+            conversation_id,
+            inbox_id,
+            "agent" if actor else "system",
+            actor.id if actor else None,
+            f"{who} {line}",
+            msgspec.json.encode({"changed": changed}).decode(),
+        )
+        pending.append(
+            {
+                "type": "message.created",
+                "conversation": conversation_id,
+                "inbox": inbox_id,
+                "data": msgspec.json.decode(
+                    await conn.fetchval("SELECT hub_message_json($1)", message_id)
+                ),
+            }
+        )
+    data = msgspec.json.decode(
+        await conn.fetchval("SELECT hub_conversation_json($1)", conversation_id)
+    )
+    data["changed"] = changed
+    if previous is not None:
+        data["previous"] = previous
+    pending.append(
+        {
+            "type": "conversation.updated",
+            "conversation": conversation_id,
+            "inbox": inbox_id,
+            "data": data,
+        }
+    )
+    return await events.emit(
+        conn,
+        pending,
+        actor_type="agent" if actor else "system",
+        actor_id=actor.id if actor else None,
+    )
+
+
+async def _json(conn: asyncpg.Connection, conversation_id: int) -> dict[str, Any]:
+    result: dict[str, Any] = msgspec.json.decode(
+        await conn.fetchval("SELECT hub_conversation_json($1)", conversation_id)
+    )
+    return result
+
+
+def _clean_tag(tag: str) -> str:
+    cleaned = " ".join(tag.strip().lower().split())
+    if not cleaned or len(cleaned) > 100:
+        raise InvalidChange("a tag is 1 to 100 characters")
+    return cleaned
+
+
+async def add_tags(
+    conversation_id: int, tags: Sequence[str], *, actor: AgentInfo | None
+) -> dict[str, Any]:
+    cleaned = sorted({_clean_tag(t) for t in tags})
+    async with _pool().acquire() as conn, conn.transaction():
+        inbox = await conn.fetchval(
+            "SELECT inbox FROM conversation WHERE id = $1 FOR UPDATE", conversation_id
+        )
+        if inbox is None:
+            raise NotFound(f"no conversation {conversation_id}")
+        await conn.execute(
+            "INSERT INTO tag (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING",
+            cleaned,
+        )
+        added = await conn.fetch(
+            "INSERT INTO conversation_tag (conversation, tag) SELECT $1, id FROM tag WHERE name = ANY($2::text[])"
+            " ON CONFLICT DO NOTHING RETURNING tag",
+            conversation_id,
+            cleaned,
+        )
+        if not added:
+            return await _json(conn, conversation_id)
+        names = [
+            r["name"]
+            for r in await conn.fetch(
+                "SELECT name FROM tag WHERE id = ANY($1::int[]) ORDER BY name",
+                [r["tag"] for r in added],
+            )
+        ]
+        emitted = await record_activity(
+            conn,
+            conversation_id,
+            inbox,
+            [f"added tag {', '.join(names)}"],
+            actor=actor,
+            changed={"tags_added": names},
+        )
+        result = await _json(conn, conversation_id)
+    await events.publish(emitted)
+    return result
+
+
+async def remove_tag(conversation_id: int, tag: str, *, actor: AgentInfo | None) -> dict[str, Any]:
+    name = _clean_tag(tag)
+    async with _pool().acquire() as conn, conn.transaction():
+        inbox = await conn.fetchval(
+            "SELECT inbox FROM conversation WHERE id = $1 FOR UPDATE", conversation_id
+        )
+        if inbox is None:
+            raise NotFound(f"no conversation {conversation_id}")
+        removed = await conn.fetchval(
+            "DELETE FROM conversation_tag WHERE conversation = $1 AND tag = (SELECT id FROM tag WHERE name = $2)"
+            " RETURNING tag",
+            conversation_id,
+            name,
+        )
+        if removed is None:
+            raise NotFound(f"conversation {conversation_id} has no tag {name!r}")
+        emitted = await record_activity(
+            conn,
+            conversation_id,
+            inbox,
+            [f"removed tag {name}"],
+            actor=actor,
+            changed={"tags_removed": [name]},
+        )
+        result = await _json(conn, conversation_id)
+    await events.publish(emitted)
+    return result
+
+
+async def list_messages(
+    conversation_id: int, *, before: int | None = None, after: int | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The timeline oldest first; `before`/`after` page through long histories by message id."""
+    limit = max(1, min(limit, 500))
+    if before is not None:
+        sql = (
+            "SELECT hub_message_json(id) AS m FROM (SELECT id FROM message WHERE conversation = $1 AND id < $2"
+            " ORDER BY id DESC LIMIT $3) x ORDER BY id"
+        )
+        rows = await _pool().fetch(sql, conversation_id, before, limit)
+    else:
+        sql = "SELECT hub_message_json(id) AS m FROM message WHERE conversation = $1 AND id > $2 ORDER BY id LIMIT $3"
+        rows = await _pool().fetch(sql, conversation_id, after or 0, limit)
+    return [msgspec.json.decode(r["m"]) for r in rows]
+
+
+async def mark_read(conversation_id: int) -> None:
+    await _pool().execute(
+        "UPDATE conversation SET unread_count = 0 WHERE id = $1 AND unread_count > 0",
+        conversation_id,
+    )
+
+
+async def wake_snoozed() -> int:
+    """Reopen snoozed conversations whose time has come (a cron job); returns how many."""
+    async with _pool().acquire() as conn:
+        due = await conn.fetch(
+            "SELECT id FROM conversation WHERE status = 'snoozed' AND snoozed_until <= now() ORDER BY snoozed_until LIMIT 500"
+        )
+    woken = 0
+    for row in due:
+        async with _pool().acquire() as conn, conn.transaction():
+            current = await conn.fetchrow(
+                "SELECT inbox, status, snoozed_until FROM conversation WHERE id = $1 FOR UPDATE",
+                row["id"],
+            )
+            if (
+                current is None
+                or current["status"] != "snoozed"
+                or current["snoozed_until"] > dt.datetime.now(dt.UTC)
+            ):
+                continue
+            await conn.execute(
+                "UPDATE conversation SET status = 'open', snoozed_until = NULL, updated_at = now() WHERE id = $1",
+                row["id"],
+            )
+            emitted = await record_activity(
+                conn,
+                row["id"],
+                current["inbox"],
+                ["reopened the conversation (snooze ended)"],
+                actor=None,
+                changed={"status": "open"},
+                previous={"status": "snoozed"},
+            )
+        await events.publish(emitted)
+        woken += 1
+    return woken

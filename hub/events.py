@@ -1,0 +1,93 @@
+"""Events: every visible change is a row with an id in commit order, then a live notification.
+
+Writers call `emit` inside their transaction (hub_emit takes the ordering lock and inserts) and
+`publish` after commit. Readers resume with `after` from the table, never from the fan-out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from hub.db.engine import engine
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hub_events"
+
+
+class Event(msgspec.Struct, frozen=True):
+    id: int
+    type: str
+    conversation_id: int | None
+    inbox_id: int | None
+    data: dict[str, Any]
+    created_at: str
+
+
+_decoder = msgspec.json.Decoder(list[Event])
+
+
+def decode_events(raw: str | bytes) -> list[Event]:
+    return _decoder.decode(raw)
+
+
+async def emit(
+    conn: asyncpg.Connection,
+    events: Sequence[dict[str, Any]],
+    *,
+    actor_type: str = "system",
+    actor_id: int | None = None,
+) -> list[Event]:
+    """Insert events inside the caller's transaction; call as the transaction's last statement.
+
+    Each event: {"type", "conversation", "inbox", "data"}.
+    """
+    if not events:
+        return []
+    raw = await conn.fetchval(
+        "SELECT hub_emit($1::jsonb, $2, $3)",
+        msgspec.json.encode(list(events)).decode(),
+        actor_type,
+        actor_id,
+    )
+    return decode_events(raw)
+
+
+async def publish(events: Sequence[Event]) -> None:
+    """Notify every process of committed events. Failures are logged: readers resume from the table."""
+    if not events:
+        return
+    from hub.services import current
+
+    try:
+        await current().fanout.publish(CHANNEL, msgspec.json.encode(list(events)))
+    except Exception:
+        log.exception(
+            "could not publish %d events; clients will catch up from the event table", len(events)
+        )
+
+
+async def events_after(
+    after: int, *, limit: int = 500, inbox_ids: Sequence[int] | None = None
+) -> list[Event]:
+    """Committed events with id > after, oldest first; `inbox_ids` limits them to what an agent sees."""
+    pool = engine().pool
+    assert pool is not None
+    query = (
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'type', type, 'conversation_id', conversation,"
+        " 'inbox_id', inbox, 'data', data, 'created_at', created_at) ORDER BY id), '[]'::jsonb) FROM"
+        " (SELECT * FROM event WHERE id > $1 {filter} ORDER BY id LIMIT $2) e"
+    )
+    async with pool.acquire() as conn:
+        if inbox_ids is None:
+            raw = await conn.fetchval(query.format(filter=""), after, limit)
+        else:
+            raw = await conn.fetchval(
+                query.format(filter="AND inbox = ANY($3::int[])"), after, limit, list(inbox_ids)
+            )
+    return decode_events(raw)

@@ -1,0 +1,158 @@
+"""Inboxes: one per channel account, with encrypted settings and their adapter."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from hub.access import NotFound
+from hub.contract import BaseAdapter, UnknownChannel, adapter_class
+from hub.crypto import decrypt_json, encrypt_json
+from hub.db.engine import engine
+
+
+class InvalidInbox(ValueError):
+    pass
+
+
+def _pool() -> asyncpg.Pool:
+    pool = engine().pool
+    assert pool is not None
+    return pool
+
+
+def _adapter_class(channel: str) -> type[BaseAdapter]:
+    try:
+        return adapter_class(channel)
+    except UnknownChannel as exc:
+        raise InvalidInbox(str(exc)) from None
+
+
+def public_view(
+    row: asyncpg.Record | dict[str, Any], *, secret_key: str, public_url: str
+) -> dict[str, Any]:
+    """What the API shows of an inbox: secrets removed, plus what the outside world needs."""
+    cls = _adapter_class(row["channel"])
+    config = decrypt_json(secret_key, row["config_encrypted"])
+    shown = {k: v for k, v in config.items() if k not in cls.secret_fields}
+    view: dict[str, Any] = {
+        "id": row["id"],
+        "name": row["name"],
+        "channel": row["channel"],
+        "config": shown,
+        "secrets_set": sorted(k for k in cls.secret_fields if config.get(k)),
+        "team_id": row["team"],
+        "active": row["active"],
+        "limits": cls.limits(),
+        "created_at": row["created_at"],
+    }
+    if cls.webhook_path:
+        view["webhook_url"] = public_url + cls.webhook_path.format(inbox_id=row["id"])
+    if row["channel"] == "webchat":
+        view["inbox_token"] = row["public_token"]
+    return view
+
+
+async def create_inbox(
+    name: str, channel: str, config: dict[str, Any], *, secret_key: str, team_id: int | None = None
+) -> asyncpg.Record:
+    if not name.strip():
+        raise InvalidInbox("name must not be empty")
+    cls = _adapter_class(channel)
+    try:
+        cleaned = cls.validate_config(config)
+    except ValueError as exc:
+        raise InvalidInbox(str(exc)) from None
+    row = await _pool().fetchrow(
+        "INSERT INTO inbox (name, channel, config_encrypted, public_token, team, active, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, true, now()) RETURNING *",
+        name.strip()[:200],
+        channel,
+        encrypt_json(secret_key, cleaned),
+        secrets.token_urlsafe(18),
+        team_id,
+    )
+    assert row is not None
+    return row
+
+
+async def get_inbox(inbox_id: int, *, include_inactive: bool = False) -> asyncpg.Record:
+    row = await _pool().fetchrow("SELECT * FROM inbox WHERE id = $1", inbox_id)
+    if row is None or (not row["active"] and not include_inactive):
+        raise NotFound(f"no inbox {inbox_id}")
+    return row
+
+
+async def list_inboxes(visible: list[int] | None) -> list[asyncpg.Record]:
+    if visible is None:
+        return await _pool().fetch("SELECT * FROM inbox WHERE active ORDER BY id")
+    return await _pool().fetch(
+        "SELECT * FROM inbox WHERE active AND id = ANY($1::int[]) ORDER BY id", visible
+    )
+
+
+async def update_inbox(
+    inbox_id: int,
+    *,
+    secret_key: str,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    team_id: int | msgspec.UnsetType | None = msgspec.UNSET,
+) -> asyncpg.Record:
+    """Rename, move to a team, or merge settings (a key set to null is removed)."""
+    row = await get_inbox(inbox_id)
+    merged = decrypt_json(secret_key, row["config_encrypted"])
+    if config:
+        for key, value in config.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        try:
+            merged = _adapter_class(row["channel"]).validate_config(merged)
+        except ValueError as exc:
+            raise InvalidInbox(str(exc)) from None
+    updated = await _pool().fetchrow(
+        "UPDATE inbox SET name = $2, config_encrypted = $3, team = $4 WHERE id = $1 RETURNING *",
+        inbox_id,
+        (name.strip()[:200] if name and name.strip() else row["name"]),
+        encrypt_json(secret_key, merged),
+        row["team"] if team_id is msgspec.UNSET else team_id,
+    )
+    assert updated is not None
+    return updated
+
+
+async def deactivate_inbox(inbox_id: int) -> None:
+    """Inboxes are deactivated, not deleted: their conversations stay in the history."""
+    done = await _pool().fetchval(
+        "UPDATE inbox SET active = false WHERE id = $1 AND active RETURNING id", inbox_id
+    )
+    if done is None:
+        raise NotFound(f"no inbox {inbox_id}")
+
+
+async def set_members(inbox_id: int, agent_ids: list[int]) -> list[int]:
+    await get_inbox(inbox_id)
+    async with _pool().acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM inbox_member WHERE inbox = $1", inbox_id)
+        rows = await conn.fetch(
+            "INSERT INTO inbox_member (inbox, agent) SELECT $1, id FROM agent WHERE id = ANY($2::int[])"
+            " RETURNING agent",
+            inbox_id,
+            agent_ids,
+        )
+    return sorted(r["agent"] for r in rows)
+
+
+async def adapter_for(inbox_id: int, *, secret_key: str, public_url: str) -> BaseAdapter:
+    row = await get_inbox(inbox_id, include_inactive=True)
+    cls = _adapter_class(row["channel"])
+    return cls(
+        inbox_id=inbox_id,
+        config=decrypt_json(secret_key, row["config_encrypted"]),
+        public_url=public_url,
+    )

@@ -1,0 +1,199 @@
+"""The one inbound pipeline: every channel hands `Inbound` structs to `ingest`.
+
+Concurrent requests are committed together (group commit): a few committer tasks each take
+whatever has queued up and store it with one call of the `hub_ingest` SQL function in one
+transaction. Callers resume only after their batch has committed, so nothing is acknowledged
+that is not durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from hub import attachments, events
+from hub.contacts import normalise
+from hub.contract import Inbound
+from hub.db.engine import engine
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 100
+COMMITTERS = 2
+
+
+class IngestResult(msgspec.Struct, frozen=True):
+    created: bool
+    message_id: int
+    conversation_id: int
+    contact_id: int | None = None
+    conversation_created: bool = False
+    reopened: bool = False
+    message: dict[str, Any] = {}
+
+
+class _Batch(msgspec.Struct):
+    results: list[IngestResult]
+    events: list[events.Event]
+
+
+_batch_decoder = msgspec.json.Decoder(_Batch)
+
+
+async def prepare(
+    inbound: Inbound, *, attachments_dir: Any, attachment_limit: int, reopen_window_hours: int
+) -> dict[str, Any]:
+    """Normalise the sender and store attachment content; returns the item for hub_ingest."""
+    sender = normalise(inbound.sender)
+    stored = []
+    for att in inbound.attachments:
+        if att.data is None:
+            continue  # adapters fetch remote content before ingest; a bare URL is kept in meta
+        digest, size = await attachments.store(attachments_dir, att.data, limit=attachment_limit)
+        stored.append(
+            {
+                "sha256": digest,
+                "size": size,
+                "filename": attachments.safe_filename(att.filename),
+                "content_type": att.content_type,
+            }
+        )
+    meta = dict(inbound.meta)
+    hints = inbound.hints
+    thread = {k: v for k, v in msgspec.to_builtins(hints).items() if v not in (None, [], False)}
+    if thread:
+        meta["thread"] = thread
+    return {
+        "inbox_id": inbound.inbox_id,
+        "provider_message_id": inbound.provider_message_id,
+        "sender": {"kind": sender.kind, "address": sender.address, "name": sender.name},
+        "text": inbound.text,
+        "html": inbound.html,
+        "subject": inbound.subject,
+        "attachments": stored,
+        "conversation_id": hints.conversation_id,
+        "new_conversation": hints.new_conversation,
+        "auto_reply": inbound.auto_reply,
+        "sent_at": inbound.sent_at.isoformat() if inbound.sent_at else None,
+        "reopen_window_hours": reopen_window_hours,
+        "meta": meta,
+    }
+
+
+def _lock_key(item: dict[str, Any]) -> tuple[str, str]:
+    return item["sender"]["kind"], item["sender"]["address"]
+
+
+async def _store(conn: asyncpg.Connection, items: Sequence[dict[str, Any]]) -> _Batch:
+    async with conn.transaction():
+        raw = await conn.fetchval(
+            "SELECT hub_ingest($1::jsonb)", msgspec.json.encode(list(items)).decode()
+        )
+    return _batch_decoder.decode(raw)
+
+
+class _Committer:
+    """Group commit: queued items are stored in batches by a few long-running tasks."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[IngestResult]]] = (
+            asyncio.Queue()
+        )
+        self.tasks: list[asyncio.Task[None]] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def ensure_started(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop or not self.tasks or all(t.done() for t in self.tasks):
+            self.loop = loop
+            self.queue = asyncio.Queue()
+            self.tasks = [
+                asyncio.create_task(self._run(), name=f"ingest-committer-{n}")
+                for n in range(COMMITTERS)
+            ]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks = []
+
+    async def _run(self) -> None:
+        while True:
+            first = await self.queue.get()
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            await self._commit(batch)
+
+    async def _commit(
+        self, batch: list[tuple[dict[str, Any], asyncio.Future[IngestResult]]]
+    ) -> None:
+        # One lock order for every batch (the sender), so concurrent batches cannot deadlock.
+        batch.sort(key=lambda pair: _lock_key(pair[0]))
+        pool = engine().pool
+        assert pool is not None
+        try:
+            async with pool.acquire() as conn:
+                stored = await _store(conn, [item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], exc=exc)
+                return
+            # Isolate the item that failed: the others are stored one by one.
+            log.warning(
+                "ingest batch of %d failed (%s); retrying items one by one", len(batch), exc
+            )
+            for pair in batch:
+                await self._commit([pair])
+            return
+        for (_, future), result in zip(batch, stored.results, strict=True):
+            _settle(future, result=result)
+        await events.publish(stored.events)
+
+
+def _settle(
+    future: asyncio.Future[IngestResult],
+    *,
+    result: IngestResult | None = None,
+    exc: BaseException | None = None,
+) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        assert result is not None
+        future.set_result(result)
+
+
+_committer = _Committer()
+
+
+async def ingest(inbound: Inbound) -> IngestResult:
+    """Store one inbound message (idempotent on inbox + provider message id) and publish its events."""
+    from hub.services import current
+
+    settings = current().settings
+    item = await prepare(
+        inbound,
+        attachments_dir=settings.attachments_dir,
+        attachment_limit=settings.attachment_max_bytes,
+        reopen_window_hours=settings.reopen_window_hours,
+    )
+    _committer.ensure_started()
+    future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+    await _committer.queue.put((item, future))
+    return await future
+
+
+async def stop() -> None:
+    await _committer.stop()

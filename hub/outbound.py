@@ -1,0 +1,388 @@
+"""Outbound: the message row is the outbox.
+
+A reply is stored `pending` in the same transaction as its event; `dispatch(message_id)` then
+claims it (`pending → sending`, one winner), calls the channel's adapter, and records `sent` with
+the provider's id, or the failure. A sweep re-enqueues rows left behind by a lost queue or a
+killed worker, so no reply is lost; the claim makes sure none is sent twice by us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from hub import events
+from hub.access import NotFound
+from hub.auth import AgentInfo
+from hub.contract import (
+    DeliveryStatus,
+    DeliveryUpdate,
+    Identity,
+    Outbound,
+    OutboundAttachment,
+    PermanentSendError,
+    TransientSendError,
+)
+from hub.db.engine import engine
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# A claimed row older than this was abandoned (worker killed): longer than the job timeout.
+STUCK_SENDING = dt.timedelta(seconds=120)
+# A pending row older than this lost its queue entry (Redis flushed, enqueue failed).
+STUCK_PENDING = dt.timedelta(seconds=30)
+
+_RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
+
+
+class InvalidReply(ValueError):
+    pass
+
+
+def _pool() -> asyncpg.Pool:
+    pool = engine().pool
+    assert pool is not None
+    return pool
+
+
+async def create_reply(
+    conversation_id: int,
+    *,
+    agent: AgentInfo,
+    text: str,
+    private: bool = False,
+    attachments: Sequence[dict[str, Any]] = (),
+    template: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Store a reply (`pending`) or a private note; the caller enqueues dispatch for replies."""
+    text = text.strip()
+    if not text and not attachments and not template:
+        raise InvalidReply("a message needs text, an attachment or a template")
+    if limits and not private:
+        max_len = limits.get("max_text_length")
+        if max_len and len(text) > max_len:
+            raise InvalidReply(
+                f"this channel accepts at most {max_len} characters; the text has {len(text)}"
+            )
+        if attachments and not limits.get("supports_attachments"):
+            raise InvalidReply("this channel cannot send attachments")
+    kind = "note" if private else "message"
+    status = "received" if private else "pending"
+    meta: dict[str, Any] = {"template": template} if template else {}
+    async with _pool().acquire() as conn, conn.transaction():
+        conv = await conn.fetchrow(
+            "SELECT id, inbox FROM conversation WHERE id = $1 FOR UPDATE", conversation_id
+        )
+        if conv is None:
+            raise NotFound(f"no conversation {conversation_id}")
+        message_id = await conn.fetchval(
+            "INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id, text, html, status,"
+            " error, attempts, meta, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, 'agent', $5, $6, '', $7, '', 0, $8::jsonb, now(), now()) RETURNING id",
+            conversation_id,
+            conv["inbox"],
+            kind,
+            None if private else "out",
+            agent.id,
+            text,
+            status,
+            msgspec.json.encode(meta).decode(),
+        )
+        for att in attachments:
+            await conn.execute(
+                "INSERT INTO attachment (message, sha256, filename, content_type, size, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, now())",
+                message_id,
+                att["sha256"],
+                att["filename"],
+                att["content_type"],
+                att["size"],
+            )
+        if not private:
+            # A reply answers the customer: nothing is waiting or unread any more.
+            await conn.execute(
+                "UPDATE conversation SET first_reply_at = coalesce(first_reply_at, now()), waiting_since = NULL,"
+                " unread_count = 0, last_message_at = now(), updated_at = now() WHERE id = $1",
+                conversation_id,
+            )
+        message = msgspec.json.decode(
+            await conn.fetchval("SELECT hub_message_json($1)", message_id)
+        )
+        pending = [
+            {
+                "type": "message.created",
+                "conversation": conversation_id,
+                "inbox": conv["inbox"],
+                "data": message,
+            }
+        ]
+        if not private:
+            conversation = msgspec.json.decode(
+                await conn.fetchval("SELECT hub_conversation_json($1)", conversation_id)
+            )
+            pending.append(
+                {
+                    "type": "conversation.updated",
+                    "conversation": conversation_id,
+                    "inbox": conv["inbox"],
+                    "data": conversation,
+                }
+            )
+        emitted = await events.emit(conn, pending, actor_type="agent", actor_id=agent.id)
+    await events.publish(emitted)
+    result: dict[str, Any] = message
+    return result
+
+
+async def enqueue_dispatch(message_id: int, attempts: int = 0) -> None:
+    """Queue the send; the key makes a second enqueue of the same attempt a no-op."""
+    from hub.jobs import enqueue
+    from hub.services import current
+
+    await enqueue(
+        current().queue, "dispatch", key=f"dispatch:{message_id}:{attempts}", message_id=message_id
+    )
+
+
+async def _set_status(
+    conn: asyncpg.Connection, message_id: int, status: str, **fields: Any
+) -> list[events.Event]:
+    sets = ["status = $2", "updated_at = now()"]
+    values: list[Any] = [message_id, status]
+    for column, value in fields.items():
+        values.append(value)
+        sets.append(f"{column} = ${len(values)}")
+    row = await conn.fetchrow(
+        f"UPDATE message SET {', '.join(sets)} WHERE id = $1 RETURNING conversation, inbox", *values
+    )
+    assert row is not None
+    data = msgspec.json.decode(await conn.fetchval("SELECT hub_message_json($1)", message_id))
+    return await events.emit(
+        conn,
+        [
+            {
+                "type": "message.updated",
+                "conversation": row["conversation"],
+                "inbox": row["inbox"],
+                "data": data,
+            }
+        ],
+    )
+
+
+async def _claim(message_id: int) -> asyncpg.Record | None:
+    """pending → sending; exactly one caller wins."""
+    return await _pool().fetchrow(
+        "UPDATE message SET status = 'sending', attempts = attempts + 1, updated_at = now()"
+        " WHERE id = $1 AND status = 'pending' AND kind = 'message' AND direction = 'out'"
+        " RETURNING id, conversation, inbox, text, html, attempts, author_id, meta",
+        message_id,
+    )
+
+
+async def _build(row: asyncpg.Record, attachments_dir: Any) -> Outbound:
+    from hub import attachments as storage
+
+    async with _pool().acquire() as conn:
+        conv = await conn.fetchrow(
+            "SELECT c.ref, c.subject, c.contact, c.meta FROM conversation c WHERE c.id = $1",
+            row["conversation"],
+        )
+        assert conv is not None
+        channel = await conn.fetchval("SELECT channel FROM inbox WHERE id = $1", row["inbox"])
+        identity = await _recipient(conn, conv["contact"], str(channel))
+        last_inbound = await conn.fetchval(
+            "SELECT provider_message_id FROM message WHERE conversation = $1 AND direction = 'in'"
+            " ORDER BY id DESC LIMIT 1",
+            row["conversation"],
+        )
+        agent_name = (
+            await conn.fetchval("SELECT name FROM agent WHERE id = $1", row["author_id"]) or ""
+        )
+        files = await conn.fetch(
+            "SELECT id, filename, content_type, size, sha256 FROM attachment WHERE message = $1 ORDER BY id",
+            row["id"],
+        )
+    meta = msgspec.json.decode(row["meta"]) if isinstance(row["meta"], str) else dict(row["meta"])
+    return Outbound(
+        inbox_id=row["inbox"],
+        conversation_id=row["conversation"],
+        conversation_ref=conv["ref"],
+        message_id=row["id"],
+        recipient=identity,
+        text=row["text"],
+        html=row["html"],
+        subject=conv["subject"],
+        attachments=[
+            OutboundAttachment(
+                f["id"],
+                f["filename"],
+                f["content_type"],
+                f["size"],
+                str(storage.path_for(attachments_dir, f["sha256"])),
+            )
+            for f in files
+        ],
+        reply_to_provider_id=last_inbound,
+        template=meta.get("template"),
+        agent_name=agent_name,
+    )
+
+
+# Which identity kind a channel writes to, in order of preference.
+_RECIPIENT_KINDS = {
+    "email": ("email",),
+    "telegram": ("telegram",),
+    "whatsapp_twilio": ("phone",),
+    "whatsapp_cloud": ("phone",),
+    "webchat": ("webchat", "email"),
+}
+
+
+async def _recipient(conn: asyncpg.Connection, contact_id: int, channel: str) -> Identity:
+    kinds = _RECIPIENT_KINDS.get(channel)
+    rows = await conn.fetch(
+        "SELECT i.kind, i.address, c.name FROM contact_identity i JOIN contact c ON c.id = i.contact"
+        " WHERE i.contact = $1 ORDER BY i.id",
+        contact_id,
+    )
+    for kind in kinds or [r["kind"] for r in rows]:
+        for r in rows:
+            if r["kind"] == kind:
+                return Identity(r["kind"], r["address"], r["name"])
+    raise PermanentSendError(f"the contact has no address this channel ({channel}) can write to")
+
+
+async def dispatch(message_id: int) -> str:
+    """Send one reply. Returns what happened; raises TransientSendError to have SAQ retry."""
+    from hub import inboxes
+    from hub.services import current
+
+    settings = current().settings
+    row = await _claim(message_id)
+    if row is None:
+        return "not pending (already sent, being sent, a note, or unknown)"
+    try:
+        outbound = await _build(row, settings.attachments_dir)
+        adapter = await inboxes.adapter_for(
+            row["inbox"], secret_key=settings.secret_key, public_url=settings.public_url
+        )
+        provider_id = await adapter.send(outbound)
+    except TransientSendError as exc:
+        if row["attempts"] >= MAX_ATTEMPTS:
+            await _finish(
+                message_id, "failed", error=f"gave up after {row['attempts']} attempts: {exc}"
+            )
+            return "failed"
+        # Back to pending so the retry (or the sweep) can claim it again.
+        await _finish(message_id, "pending", error=f"attempt {row['attempts']} failed: {exc}")
+        raise
+    except PermanentSendError as exc:
+        await _finish(message_id, "failed", error=str(exc) or type(exc).__name__)
+        return "failed"
+    except Exception as exc:
+        # An unexpected error in our own code or the adapter: keep the row for the sweep and retry.
+        log.exception("sending message %s failed unexpectedly", message_id)
+        await _finish(
+            message_id,
+            "pending",
+            error=f"attempt {row['attempts']} failed: {type(exc).__name__}: {exc}",
+        )
+        raise TransientSendError(str(exc)) from exc
+    await _finish(
+        message_id,
+        "sent",
+        provider_message_id=provider_id,
+        error="",
+        sent_at=dt.datetime.now(dt.UTC),
+    )
+    return "sent"
+
+
+async def _finish(message_id: int, status: str, **fields: Any) -> None:
+    async with _pool().acquire() as conn, conn.transaction():
+        emitted = await _set_status(conn, message_id, status, **fields)
+    await events.publish(emitted)
+
+
+async def retry_failed(message_id: int) -> dict[str, Any]:
+    """An agent's retry of a failed reply: back to pending, attempts reset, dispatched again."""
+    async with _pool().acquire() as conn, conn.transaction():
+        done = await conn.fetchval(
+            "UPDATE message SET status = 'pending', attempts = 0, error = '', updated_at = now()"
+            " WHERE id = $1 AND status = 'failed' AND direction = 'out' RETURNING id",
+            message_id,
+        )
+        if done is None:
+            raise InvalidReply("only a failed reply can be retried")
+        emitted = await _set_status(conn, message_id, "pending")
+    await events.publish(emitted)
+    await enqueue_dispatch(message_id, attempts=0)
+    result: dict[str, Any] = emitted[-1].data
+    return result
+
+
+async def sweep() -> int:
+    """Re-enqueue replies whose queue entry was lost or whose worker died mid-send."""
+    now = dt.datetime.now(dt.UTC)
+    async with _pool().acquire() as conn:
+        # A row still `sending` long after the job's timeout belongs to a worker that died. It may
+        # or may not have reached the provider; adapters pass the message id as an idempotency key
+        # where the provider supports one, so the resend is dropped there if it did.
+        await conn.execute(
+            "UPDATE message SET status = 'pending', updated_at = now() WHERE status = 'sending' AND updated_at < $1",
+            now - STUCK_SENDING,
+        )
+        rows = await conn.fetch(
+            "SELECT id, attempts FROM message WHERE status = 'pending' AND direction = 'out' AND kind = 'message'"
+            " AND updated_at < $1 ORDER BY id LIMIT 1000",
+            now - STUCK_PENDING,
+        )
+    for row in rows:
+        await enqueue_dispatch(row["id"], attempts=row["attempts"])
+    return len(rows)
+
+
+async def apply_delivery(update: DeliveryUpdate) -> bool:
+    """Move a sent message forward (sent → delivered → read); never backwards. True if it changed."""
+    async with _pool().acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT id, status FROM message WHERE inbox = $1 AND provider_message_id = $2 FOR UPDATE",
+            update.inbox_id,
+            update.provider_message_id,
+        )
+        if row is None:
+            return False
+        current_status = row["status"]
+        if update.status == DeliveryStatus.FAILED:
+            if current_status in ("delivered", "read", "failed"):
+                return False
+            reason = update.error or "the provider reported a failure"
+            if update.error_code:
+                reason = f"{reason} (code {update.error_code})"
+            emitted = await _set_status(conn, row["id"], "failed", error=reason)
+        else:
+            if _RANK.get(update.status, -1) <= _RANK.get(current_status, 99):
+                return False
+            emitted = await _set_status(conn, row["id"], str(update.status))
+    await events.publish(emitted)
+    return True
+
+
+async def wait_for_status(message_id: int, statuses: set[str], timeout: float = 10.0) -> str:
+    """Poll a message's status (for tools and tests)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        status = await _pool().fetchval("SELECT status FROM message WHERE id = $1", message_id)
+        if status in statuses or loop.time() > deadline:
+            return str(status)
+        await asyncio.sleep(0.05)

@@ -1,0 +1,108 @@
+"""Attachments: upload for replies, and download for agents who may see the conversation."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+import msgspec
+from litestar import get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import File
+
+from hub import access, attachments
+from hub.auth import Principal
+from hub.crypto import constant_time_equal, sign
+from hub.db.engine import engine
+from hub.services import current
+from web.errors import ApiError
+
+
+class Uploaded(msgspec.Struct):
+    upload: str
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+
+
+def _token(meta: dict[str, Any]) -> str:
+    body = base64.urlsafe_b64encode(msgspec.json.encode(meta)).decode()
+    return body + "." + sign(current().settings.secret_key, "upload", body.encode())
+
+
+async def resolve_uploads(tokens: list[str]) -> list[dict[str, Any]]:
+    """Turn upload tokens back into stored-file descriptions; refuses forged tokens."""
+    resolved = []
+    for token in tokens:
+        body, _, mac = token.partition(".")
+        if not mac or not constant_time_equal(
+            mac, sign(current().settings.secret_key, "upload", body.encode())
+        ):
+            raise ApiError(400, "an attachment token is not valid; upload the file again")
+        resolved.append(msgspec.json.decode(base64.urlsafe_b64decode(body)))
+    return resolved
+
+
+@post("/api/v1/attachments", tags=["attachments"], status_code=201)
+async def upload(
+    principal: Principal,
+    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Uploaded:
+    """Upload a file (multipart field `data`); pass the returned `upload` token with a reply."""
+    settings = current().settings
+    content = await data.read()
+    try:
+        digest, size = await attachments.store(
+            settings.attachments_dir, content, limit=settings.attachment_max_bytes
+        )
+    except attachments.AttachmentTooLarge as exc:
+        raise ApiError(413, str(exc)) from None
+    meta: dict[str, Any] = {
+        "sha256": digest,
+        "size": size,
+        "filename": attachments.safe_filename(data.filename or ""),
+        "content_type": data.content_type or "application/octet-stream",
+    }
+    return Uploaded(
+        upload=_token(meta),
+        sha256=digest,
+        size=size,
+        filename=str(meta["filename"]),
+        content_type=str(meta["content_type"]),
+    )
+
+
+@get("/api/v1/attachments/{attachment_id:int}", tags=["attachments"])
+async def download(principal: Principal, attachment_id: int) -> File:
+    """Download an attachment of a conversation you may see. Never rendered inline unless safe."""
+    pool = engine().pool
+    assert pool is not None
+    row = await pool.fetchrow(
+        "SELECT a.sha256, a.filename, a.content_type, m.conversation FROM attachment a"
+        " JOIN message m ON m.id = a.message WHERE a.id = $1",
+        attachment_id,
+    )
+    if row is None:
+        raise access.NotFound(f"no attachment {attachment_id}")
+    await access.check_conversation(principal.agent, row["conversation"])
+    path = attachments.path_for(current().settings.attachments_dir, row["sha256"])
+    if not path.is_file():
+        raise ApiError(404, "the attachment's file is missing from storage")
+    content_type = (
+        row["content_type"]
+        if row["content_type"] in attachments.SAFE_INLINE_TYPES
+        else "application/octet-stream"
+    )
+    return File(
+        path=path,
+        filename=row["filename"] or "attachment",
+        media_type=content_type,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+    )
+
+
+handlers = [upload, download]

@@ -1,0 +1,200 @@
+"""Conversations: list, read, change, tag, and the timeline with replies and notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import delete, get, patch, post
+from litestar.params import Parameter
+
+from hub import access, conversations, inboxes, outbound
+from hub.auth import Principal
+from hub.conversations import Changes, ListFilters
+from hub.services import current
+from web.api.attachments import resolve_uploads
+
+
+class ConversationPage(msgspec.Struct):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class MessageList(msgspec.Struct):
+    items: list[dict[str, Any]]
+
+
+class ConversationPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    status: str | None = None
+    priority: str | None = None
+    assignee_id: int | msgspec.UnsetType | None = msgspec.UNSET
+    team_id: int | msgspec.UnsetType | None = msgspec.UNSET
+    snoozed_until: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class TagsBody(msgspec.Struct):
+    tags: list[str]
+
+
+class UploadRef(msgspec.Struct):
+    """An attachment for a reply: upload it first (POST /api/v1/attachments) and pass its token."""
+
+    upload: str
+
+
+class NewMessage(msgspec.Struct, kw_only=True):
+    text: str = ""
+    private: bool = False
+    attachments: list[UploadRef] = []
+    template: dict[str, Any] | None = None
+
+
+@get("/api/v1/conversations", tags=["conversations"])
+async def list_conversations(
+    principal: Principal,
+    status: Annotated[list[str] | None, Parameter(description="repeatable")] = None,
+    inbox_id: int | None = None,
+    channel: str | None = None,
+    assignee_id: str | None = Parameter(default=None, description="an agent id, 'me' or 'none'"),
+    team_id: int | None = None,
+    tag: str | None = None,
+    priority: str | None = None,
+    contact_id: int | None = None,
+    q: str | None = Parameter(
+        default=None, description="full-text search in messages and subjects"
+    ),
+    limit: int = Parameter(default=25, ge=1, le=100),
+    cursor: str | None = None,
+) -> ConversationPage:
+    """Conversations the agent may see, newest activity first, one keyset page at a time."""
+    filters = ListFilters(
+        status=status or [],
+        inbox_id=inbox_id,
+        channel=channel,
+        assignee=assignee_id,
+        team_id=team_id,
+        tag=tag,
+        priority=priority,
+        contact_id=contact_id,
+        q=q,
+    )
+    visible = await access.visible_inbox_ids(principal.agent)
+    items, next_cursor = await conversations.list_conversations(
+        filters, agent=principal.agent, visible_inboxes=visible, limit=limit, cursor=cursor
+    )
+    return ConversationPage(items=items, next_cursor=next_cursor)
+
+
+@get("/api/v1/conversations/{conversation_id:int}", tags=["conversations"])
+async def get_conversation(principal: Principal, conversation_id: int) -> dict[str, Any]:
+    """One conversation."""
+    await access.check_conversation(principal.agent, conversation_id)
+    return await conversations.get_conversation(conversation_id)
+
+
+@patch("/api/v1/conversations/{conversation_id:int}", tags=["conversations"])
+async def update_conversation(
+    principal: Principal, conversation_id: int, data: ConversationPatch
+) -> dict[str, Any]:
+    """Change status, priority, assignee, team or snooze time; each change shows in the timeline."""
+    await access.check_conversation(principal.agent, conversation_id)
+    changes = msgspec.convert(msgspec.to_builtins(data), Changes)
+    return await conversations.update_conversation(conversation_id, changes, actor=principal.agent)
+
+
+@post("/api/v1/conversations/{conversation_id:int}/tags", tags=["conversations"], status_code=200)
+async def add_tags(principal: Principal, conversation_id: int, data: TagsBody) -> dict[str, Any]:
+    """Add tags (created on first use)."""
+    await access.check_conversation(principal.agent, conversation_id)
+    return await conversations.add_tags(conversation_id, data.tags, actor=principal.agent)
+
+
+@delete(
+    "/api/v1/conversations/{conversation_id:int}/tags/{tag:str}",
+    tags=["conversations"],
+    status_code=200,
+)
+async def remove_tag(principal: Principal, conversation_id: int, tag: str) -> dict[str, Any]:
+    """Remove one tag."""
+    await access.check_conversation(principal.agent, conversation_id)
+    return await conversations.remove_tag(conversation_id, tag, actor=principal.agent)
+
+
+@get("/api/v1/conversations/{conversation_id:int}/messages", tags=["conversations"])
+async def list_messages(
+    principal: Principal,
+    conversation_id: int,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = Parameter(default=100, ge=1, le=500),
+) -> MessageList:
+    """The timeline (messages, notes and activity lines), oldest first."""
+    await access.check_conversation(principal.agent, conversation_id)
+    items = await conversations.list_messages(
+        conversation_id, before=before, after=after, limit=limit
+    )
+    return MessageList(items=items)
+
+
+@post(
+    "/api/v1/conversations/{conversation_id:int}/messages", tags=["conversations"], status_code=201
+)
+async def create_message(
+    principal: Principal, conversation_id: int, data: NewMessage
+) -> dict[str, Any]:
+    """Reply on the conversation's channel (status `pending`, sent by a worker), or add a private note."""
+    inbox_id = await access.check_conversation(principal.agent, conversation_id)
+    settings = current().settings
+    adapter = await inboxes.adapter_for(
+        inbox_id, secret_key=settings.secret_key, public_url=settings.public_url
+    )
+    uploads = await resolve_uploads([a.upload for a in data.attachments])
+    message = await outbound.create_reply(
+        conversation_id,
+        agent=principal.agent,
+        text=data.text,
+        private=data.private,
+        attachments=uploads,
+        template=data.template,
+        limits=adapter.limits(),
+    )
+    if message["kind"] == "message":
+        await outbound.enqueue_dispatch(int(message["id"]))
+    return message
+
+
+@post("/api/v1/messages/{message_id:int}/retry", tags=["conversations"], status_code=200)
+async def retry_message(principal: Principal, message_id: int) -> dict[str, Any]:
+    """Send a failed reply again."""
+    from hub.db.engine import engine
+
+    pool = engine().pool
+    assert pool is not None
+    conversation_id = await pool.fetchval(
+        "SELECT conversation FROM message WHERE id = $1", message_id
+    )
+    if conversation_id is None:
+        raise access.NotFound(f"no message {message_id}")
+    await access.check_conversation(principal.agent, int(conversation_id))
+    return await outbound.retry_failed(message_id)
+
+
+@post("/api/v1/conversations/{conversation_id:int}/read", tags=["conversations"], status_code=204)
+async def mark_read(principal: Principal, conversation_id: int) -> None:
+    """Mark the conversation's customer messages as read by the team."""
+    await access.check_conversation(principal.agent, conversation_id)
+    await conversations.mark_read(conversation_id)
+
+
+handlers = [
+    list_conversations,
+    get_conversation,
+    update_conversation,
+    add_tags,
+    remove_tag,
+    list_messages,
+    create_message,
+    retry_message,
+    mark_read,
+]

@@ -1,0 +1,191 @@
+"""WS /ws/agent: live events for agents, resumable from the last event id they saw.
+
+One relay per web process listens to the fan-out and hands events, in id order, to the sockets of
+this process. Notifications can arrive late or out of order (each process publishes after its own
+commit); the relay fills any gap from the event table, so sockets see every event once, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from hub import access, events
+from hub.db.engine import engine
+from hub.services import current
+from web.security import principal_from
+
+log = logging.getLogger(__name__)
+
+BACKFILL_PAGE = 500
+MAX_QUEUED = 10_000  # a socket this far behind is closed; its client resumes from the table
+FIRST_MESSAGE_WAIT = 0.3
+
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(eq=False)
+class Subscriber:
+    inboxes: set[int] | None  # None: every inbox
+    queue: asyncio.Queue[tuple[events.Event, bytes]] = field(default_factory=asyncio.Queue)
+    overflowed: bool = False
+
+    def wants(self, event: events.Event) -> bool:
+        return self.inboxes is None or event.inbox_id in self.inboxes
+
+
+class Relay:
+    def __init__(self) -> None:
+        self.subscribers: set[Subscriber] = set()
+        self.last_id = 0
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        pool = engine().pool
+        assert pool is not None
+        self.last_id = int(await pool.fetchval("SELECT coalesce(max(id), 0) FROM event"))
+        fanout = current().fanout
+        await fanout.subscribe([events.CHANNEL])
+        self._task = asyncio.create_task(self._listen(), name="realtime-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def _listen(self) -> None:
+        fanout = current().fanout
+        while True:
+            try:
+                async for _, data in fanout.listen():
+                    await self.deliver(events.decode_events(data))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("realtime relay failed; restarting in 1 s")
+                await asyncio.sleep(1)
+
+    async def deliver(self, batch: list[events.Event]) -> None:
+        async with self._lock:
+            for event in sorted(batch, key=lambda e: e.id):
+                if event.id <= self.last_id:
+                    continue
+                if event.id > self.last_id + 1:
+                    # Something is missing (published late, or an id lost to a rollback): read
+                    # everything committed since our last id, in order, from the table.
+                    for missing in await events.events_after(self.last_id, limit=10_000):
+                        self._dispatch(missing)
+                    if event.id <= self.last_id:
+                        continue
+                self._dispatch(event)
+
+    def _dispatch(self, event: events.Event) -> None:
+        self.last_id = max(self.last_id, event.id)
+        encoded = _encoder.encode(event)
+        for sub in list(self.subscribers):
+            if not sub.wants(event):
+                continue
+            if sub.queue.qsize() >= MAX_QUEUED:
+                sub.overflowed = True
+                continue
+            sub.queue.put_nowait((event, encoded))
+
+    def register(self, inboxes: list[int] | None) -> Subscriber:
+        sub = Subscriber(None if inboxes is None else set(inboxes))
+        self.subscribers.add(sub)
+        return sub
+
+    def unregister(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+
+relay = Relay()
+
+
+async def _first_after(socket: WebSocket) -> int | None:
+    raw = socket.query_params.get("after")
+    if raw is not None:
+        return int(raw) if raw.isdigit() else None
+    try:
+        message = await asyncio.wait_for(socket.receive_json(), timeout=FIRST_MESSAGE_WAIT)
+    except TimeoutError:
+        return None
+    if isinstance(message, dict) and isinstance(message.get("after"), int):
+        return int(message["after"])
+    return None
+
+
+async def _backfill(socket: WebSocket, last: int, inboxes: list[int] | None) -> int:
+    while True:
+        page = await events.events_after(last, limit=BACKFILL_PAGE, inbox_ids=inboxes)
+        for event in page:
+            await socket.send_bytes(_encoder.encode(event))
+            last = event.id
+        if len(page) < BACKFILL_PAGE:
+            return last
+
+
+@websocket("/ws/agent")
+async def agent_socket(socket: WebSocket) -> None:
+    """Live events for the agent (session cookie or ?token=<api key>); send {"after": id} to resume."""
+    principal = await principal_from(socket)
+    if principal is None:
+        await socket.close(code=4401, reason="not authenticated")
+        return
+    await socket.accept()
+    inboxes = await access.visible_inbox_ids(principal.agent)
+    sub = relay.register(inboxes)
+    try:
+        after = await _first_after(socket)
+        # Without a resume point the socket starts live, from what this process has relayed.
+        last = await _backfill(socket, after, inboxes) if after is not None else relay.last_id
+        resume: asyncio.Queue[int] = asyncio.Queue()
+        reader = asyncio.create_task(_read(socket, resume))
+        try:
+            while True:
+                getter = asyncio.create_task(sub.queue.get())
+                wanted = asyncio.create_task(resume.get())
+                done, pending = await asyncio.wait(
+                    {getter, wanted, reader}, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    if task is not reader:
+                        task.cancel()
+                if reader in done:
+                    return
+                if wanted in done:
+                    last = await _backfill(socket, min(last, wanted.result()), inboxes)
+                if getter in done:
+                    event, encoded = getter.result()
+                    if event.id > last:
+                        await socket.send_bytes(encoded)
+                        last = event.id
+                if sub.overflowed:
+                    await socket.close(code=4408, reason="too far behind; reconnect with after")
+                    return
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+    except WebSocketDisconnect:
+        return
+    finally:
+        relay.unregister(sub)
+
+
+async def _read(socket: WebSocket, resume: asyncio.Queue[int]) -> None:
+    """Client messages after the first: {"after": id} asks for a replay from that id."""
+    with contextlib.suppress(WebSocketDisconnect, Exception):
+        while True:
+            message = await socket.receive_json()
+            if isinstance(message, dict) and isinstance(message.get("after"), int):
+                await resume.put(int(message["after"]))
