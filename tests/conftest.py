@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -111,7 +112,7 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="websockets"
+            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="websockets-sansio"
         )
     )
     task = asyncio.create_task(server.serve())
@@ -186,3 +187,50 @@ async def eventually(predicate, timeout: float = 10.0, interval: float = 0.05): 
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+async def callback_receiver() -> AsyncIterator[tuple[Any, str]]:
+    """A running fake integration; yields (receiver, callback URL)."""
+    from tests.fakes.callback import CallbackReceiver
+
+    receiver = CallbackReceiver()
+    async with serving(receiver.app()) as url:
+        yield receiver, f"{url}/callback"
+
+
+async def admin_key(client: httpx.AsyncClient) -> dict[str, str]:
+    key = await api_key_for(client, unique("admin") + "@example.com", role="admin")
+    return {"authorization": f"Bearer {key}"}
+
+
+async def make_api_inbox(
+    client: httpx.AsyncClient, headers: dict[str, str], **config: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/inboxes",
+        json={"name": unique("api"), "channel": "api", "config": config},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def inbound(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    inbox_id: int,
+    external_id: str,
+    text: str = "hello",
+    sender: str = "+4520123456",
+    kind: str = "phone",
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/inboxes/{inbox_id}/messages",
+        json={
+            "external_id": external_id,
+            "sender": {"kind": kind, "address": sender, "name": "Customer"},
+            "text": text,
+        },
+        headers=headers,
+    )

@@ -19,7 +19,7 @@ import msgspec
 
 from hub.contract import BaseAdapter, Outbound, PermanentSendError, TransientSendError
 
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -42,6 +42,9 @@ class ApiChannel(BaseAdapter):
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise ValueError("callback_url must be an http:// or https:// URL")
         cleaned["callback_url"] = url
+        timeout = cleaned.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+        if not isinstance(timeout, int | float) or not 0 < timeout <= 60:
+            raise ValueError("timeout_seconds must be a number of seconds between 0 and 60")
         # A secret the admin did not choose is generated; it is write-only like every secret.
         cleaned["callback_secret"] = str(
             cleaned.get("callback_secret") or secrets.token_urlsafe(32)
@@ -82,7 +85,8 @@ class ApiChannel(BaseAdapter):
             "User-Agent": "hub-api-channel/1",
         }
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            timeout = float(self.config.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
+            async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))) as client:
                 response = await client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise TransientSendError(f"the callback timed out ({type(exc).__name__})") from exc

@@ -1,0 +1,365 @@
+"""Inbound throughput: the hub's API channel against a bare Litestar + asyncpg reference.
+
+    .venv/bin/python bench/ingest.py [--duration 20] [--warmup 3] [--connections 32] [--threads 2]
+                                     [--senders 2000] [--profile /tmp/hub-profile]
+
+1. A fresh database hub_bench_ingest (dropped first if it exists).
+2. REFERENCE: bench/reference_app.py (one POST handler, one INSERT per request, asyncpg pool)
+   under `uvicorn --loop uvloop --http httptools --no-access-log --log-level warning`.
+3. HUB: `hub serve` with DATABASE_URL=.../hub_bench_ingest, no REDIS_URL (single-process default,
+   in-process worker), HUB_LOG_LEVEL=warning; admin, API key and an `api` inbox made through the
+   public HTTP API.
+4. Both driven by wrk (bench/ingest.lua): 2 threads, 32 connections, a warm-up run, then the
+   measured run; every request has a unique external_id and one of ~2,000 senders.
+5. Durability: every external_id acknowledged with a 2xx (read back from the response bodies) must
+   be in the database. Rows beyond that are requests wrk abandoned in flight when its clock ran out
+   (committed by the server, never acknowledged); there can be at most one per connection.
+
+With --profile PREFIX, an extra (unmeasured) hub run is recorded with py-spy: PREFIX.svg and
+PREFIX.txt (collapsed stacks), and the top functions by own time are printed.
+
+The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    BIN,
+    ROOT,
+    Server,
+    dsn_for,
+    free_port,
+    machine_cpu,
+    postgres_cpu,
+    process_cpu,
+    recreate_database,
+    running,
+    setup_hub,
+    start_hub,
+    start_server,
+)
+
+DATABASE = "hub_bench_ingest"
+LUA = Path(__file__).resolve().parent / "ingest.lua"
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is missing; installing it with apt-get", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, timeout=300)
+    found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk is not available (apt-get install -y wrk)")
+    return found
+
+
+def run_wrk(
+    wrk: str,
+    url: str,
+    path: str,
+    token: str,
+    prefix: str,
+    seconds: int,
+    args: argparse.Namespace,
+    work: Path,
+) -> dict[str, Any]:
+    result_file = work / f"wrk-{prefix}.json"
+    ack_file = work / f"acked-{prefix}.txt"
+    env = dict(
+        os.environ,
+        BENCH_PATH=path,
+        BENCH_TOKEN=token,
+        BENCH_PREFIX=prefix,
+        BENCH_SENDERS=str(args.senders),
+        BENCH_RESULT_FILE=str(result_file),
+        BENCH_ACK_FILE=str(ack_file),
+    )
+    argv = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        url + path,
+    ]
+    cpu_server_0 = process_cpu(args._server_pid)
+    cpu_pg_0 = postgres_cpu()
+    busy0, total0 = machine_cpu()
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    busy1, total1 = machine_cpu()
+    if out.returncode != 0 or not result_file.exists():
+        raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    result: dict[str, Any] = json.loads(result_file.read_text())
+    wall = result["duration_us"] / 1e6
+    result["rps"] = result["requests"] / wall
+    result["ok_rps"] = result["ok_2xx"] / wall
+    result["acked"] = ack_file.read_text().split()
+    result["errors_total"] = sum(result["errors"].values())
+    result["non_2xx"] = sum(n for code, n in result["statuses"].items() if not code.startswith("2"))
+    result["cpu"] = {
+        "server_s": round(process_cpu(args._server_pid) - cpu_server_0, 2),
+        "postgres_s": round(postgres_cpu() - cpu_pg_0, 2),
+        "machine_busy_pct": round(100 * (busy1 - busy0) / max(total1 - total0, 1e-9), 1),
+        "wall_s": round(wall, 2),
+    }
+    return result
+
+
+async def verify(query: str, acked: list[str], *args: Any) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn_for(DATABASE))
+    try:
+        rows = await conn.fetch(query, *args)
+    finally:
+        await conn.close()
+    stored = [r[0] for r in rows]
+    stored_set = set(stored)
+    acked_set = set(acked)
+    return {
+        "acknowledged": len(acked_set),
+        "rows": len(stored),
+        "duplicate_rows": len(stored) - len(stored_set),
+        "missing": len(acked_set - stored_set),  # acknowledged but not stored: must be 0
+        "unacknowledged_rows": len(stored_set - acked_set),  # in flight when wrk stopped
+        "equal": stored_set == acked_set and len(stored) == len(stored_set),
+    }
+
+
+def summary_line(name: str, r: dict[str, Any]) -> str:
+    lat = r["latency_us"]
+    return (
+        f"{name:9s} {r['rps']:8.0f} req/s  ({r['ok_rps']:.0f} 2xx/s)  p50 {lat['p50'] / 1000:6.1f} ms"
+        f"  p90 {lat['p90'] / 1000:6.1f} ms  p99 {lat['p99'] / 1000:6.1f} ms"
+        f"  max {lat['max'] / 1000:7.1f} ms  requests {r['requests']}  non-2xx {r['non_2xx']}"
+        f"  socket errors {r['errors_total'] - r['errors']['status']}"
+        f"  statuses {r['statuses']}  cpu {r['cpu']}"
+    )
+
+
+def measure(
+    wrk: str, server: Server, path: str, token: str, args: argparse.Namespace, work: Path, tag: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    args._server_pid = server.pid
+    warm = run_wrk(wrk, server.url, path, token, f"w{tag}", args.warmup, args, work)
+    main = run_wrk(wrk, server.url, path, token, f"m{tag}", args.duration, args, work)
+    return warm, main
+
+
+def profile_hub(
+    wrk: str, server: Server, path: str, token: str, args: argparse.Namespace, work: Path
+) -> dict[str, Any]:
+    pyspy = shutil.which("py-spy") or str(BIN / "py-spy")
+    if not Path(pyspy).exists():
+        subprocess.run([str(BIN / "pip"), "install", "-q", "py-spy"], check=False, timeout=300)
+    seconds = args.duration
+    prefix = Path(args.profile)
+    raw = prefix.with_suffix(".txt")
+    svg = prefix.with_suffix(".svg")
+    common = ["record", "--pid", str(server.pid), "-d", str(seconds), "-r", "200", "--nonblocking"]
+    spies = [
+        subprocess.Popen([pyspy, *common, "-f", "raw", "-o", str(raw)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    time.sleep(1)
+    args._server_pid = server.pid
+    result = run_wrk(wrk, server.url, path, token, "p", seconds - 2, args, work)
+    for spy in spies:
+        spy.wait(timeout=seconds + 60)
+    # The flame graph from the same samples.
+    subprocess.run([pyspy, "--version"], capture_output=True, check=False)
+    _collapsed_to_svg(raw, svg)
+    return {"rps_under_profiler": round(result["rps"]), "raw": str(raw), "svg": str(svg),
+            "top_self": top_functions(raw, own=True), "top_total": top_functions(raw, own=False)}
+
+
+def _collapsed_to_svg(raw: Path, svg: Path) -> None:
+    """py-spy writes one format per run; render the SVG from the raw stacks when flamegraph.pl is
+    around, else leave only the raw file."""
+    flamegraph = shutil.which("flamegraph.pl") or shutil.which("inferno-flamegraph")
+    if flamegraph and raw.exists():
+        with open(svg, "w") as out:
+            subprocess.run([flamegraph, str(raw)], stdout=out, check=False, timeout=120)
+
+
+def top_functions(raw: Path, *, own: bool, n: int = 25) -> list[tuple[str, float]]:
+    """From py-spy collapsed stacks: share of samples per function (own time, or inclusive)."""
+    counts: Counter[str] = Counter()
+    total = 0
+    if not raw.exists():
+        return []
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, num = line.rpartition(" ")
+        if not num.isdigit():
+            continue
+        k = int(num)
+        total += k
+        frames = stack.split(";")
+        if own:
+            counts[_short(frames[-1])] += k
+        else:
+            for frame in set(_short(f) for f in frames):
+                counts[frame] += k
+    return [(name, round(100 * c / total, 1)) for name, c in counts.most_common(n)] if total else []
+
+
+def _short(frame: str) -> str:
+    # "func (path/to/module.py:123)" -> "func (module.py)" keeps modules apart, lines together
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    file = where.rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+        if marker in file:
+            file = file.split(marker, 1)[1]
+            break
+    return f"{name} ({file})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--senders", type=int, default=2000)
+    parser.add_argument("--profile", default="", help="also record the hub with py-spy to PREFIX")
+    parser.add_argument("--skip-reference", action="store_true")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    work = Path(tempfile.mkdtemp(prefix="hub-bench-ingest-"))
+    print(f"work dir {work}", flush=True)
+    dsn = asyncio.run(recreate_database(DATABASE))
+    figures: dict[str, Any] = {
+        "bench": "ingest",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "connections": args.connections,
+        "threads": args.threads,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "senders": args.senders,
+    }
+
+    # --- reference ---------------------------------------------------------------------------
+    ref: dict[str, Any] | None = None
+    if not args.skip_reference:
+        port = free_port()
+        env = dict(os.environ, REF_DATABASE_URL=dsn, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+        server = start_server(
+            "reference",
+            [
+                str(BIN / "uvicorn"), "bench.reference_app:app",
+                "--host", "127.0.0.1", "--port", str(port),
+                "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                "--log-level", "warning",
+            ],
+            env,
+            port,
+            work,
+        )
+        with running(server):
+            _, ref = measure(wrk, server, "/messages", "", args, work, "r")
+        ref_check = asyncio.run(
+            verify("SELECT external_id FROM ref_message WHERE external_id LIKE 'mr-%'", ref["acked"])
+        )
+        print(summary_line("reference", ref), flush=True)
+        print(f"reference durability {ref_check}", flush=True)
+        figures["reference"] = _figures(ref, ref_check, server)
+
+    # --- hub ---------------------------------------------------------------------------------
+    server = start_hub(dsn, work / "hub-data", work)
+    with running(server):
+        setup = setup_hub(server.url)
+        path = f"/api/v1/inboxes/{setup.inbox_id}/messages"
+        warm, hub = measure(wrk, server, path, setup.api_key, args, work, "h")
+        profile = profile_hub(wrk, server, path, setup.api_key, args, work) if args.profile else None
+    hub_check = asyncio.run(
+        verify(
+            "SELECT provider_message_id FROM message WHERE inbox = $1"
+            " AND provider_message_id LIKE 'mh-%'",
+            hub["acked"],
+            setup.inbox_id,
+        )
+    )
+    totals = asyncio.run(_hub_totals(setup.inbox_id))
+    print(summary_line("hub", hub), flush=True)
+    print(f"hub durability {hub_check}", flush=True)
+    print(f"hub totals {totals}; server log {server.log_summary()}", flush=True)
+    if server.log_summary().get("lines"):
+        print("hub log tail:\n" + server.log_tail(15), flush=True)
+    figures["hub"] = _figures(hub, hub_check, server)
+    figures["hub"]["totals"] = totals
+    if ref:
+        figures["ratio_hub_to_reference"] = round(hub["rps"] / ref["rps"], 3)
+        print(f"ratio hub/reference {figures['ratio_hub_to_reference']:.2f}", flush=True)
+    if profile:
+        figures["profile"] = {k: v for k, v in profile.items() if k != "top_total"}
+        print(f"profile ({profile['rps_under_profiler']} req/s under py-spy): {profile['raw']}")
+        print("top own time:")
+        for name, pct in profile["top_self"]:
+            print(f"  {pct:5.1f}%  {name}")
+        print("top inclusive time:")
+        for name, pct in profile["top_total"]:
+            print(f"  {pct:5.1f}%  {name}")
+    print(json.dumps(figures), flush=True)
+
+
+def _figures(r: dict[str, Any], check: dict[str, Any], server: Server) -> dict[str, Any]:
+    lat = r["latency_us"]
+    return {
+        "rps": round(r["rps"], 1),
+        "ok_rps": round(r["ok_rps"], 1),
+        "requests": r["requests"],
+        "ok_2xx": r["ok_2xx"],
+        "non_2xx": r["non_2xx"],
+        "socket_errors": r["errors_total"] - r["errors"]["status"],
+        "statuses": r["statuses"],
+        "p50_ms": round(lat["p50"] / 1000, 2),
+        "p90_ms": round(lat["p90"] / 1000, 2),
+        "p99_ms": round(lat["p99"] / 1000, 2),
+        "max_ms": round(lat["max"] / 1000, 2),
+        "cpu": r["cpu"],
+        "durability": check,
+        "server_log": server.log_summary(),
+    }
+
+
+async def _hub_totals(inbox_id: int) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn_for(DATABASE))
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM message WHERE inbox = $1) AS messages,"
+            " (SELECT count(*) FROM message WHERE inbox = $1 AND direction = 'in') AS inbound,"
+            " (SELECT count(*) FROM conversation WHERE inbox = $1) AS conversations,"
+            " (SELECT count(*) FROM contact) AS contacts,"
+            " (SELECT count(*) FROM event) AS events",
+            inbox_id,
+        )
+    finally:
+        await conn.close()
+    return dict(row)
+
+
+if __name__ == "__main__":
+    main()
