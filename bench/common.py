@@ -6,12 +6,15 @@ Everything here targets 127.0.0.1 only, and every subprocess it starts is stoppe
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,11 +60,34 @@ class Server:
     def pid(self) -> int:
         return self.proc.pid
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_tail(self, lines: int = 40, width: int = 400) -> str:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
         except OSError:
             return ""
+        return "\n".join(line if len(line) <= width else line[:width] + " …" for line in tail)
+
+    def log_kinds(self) -> dict[str, int]:
+        """Distinct log messages (JSON lines: level + msg with numbers folded, + exception's
+        last line) and how often each came."""
+        counts: Counter[str] = Counter()
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return {}
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+                exc = str(record.get("exc", "")).strip().splitlines()
+                key = f"{record.get('level')} {record.get('logger')}: " + re.sub(
+                    r"\d+", "N", str(record.get("msg", ""))
+                )
+                if exc:
+                    key += f" [{exc[-1][:160]}]"
+            except (ValueError, AttributeError):
+                key = "text: " + re.sub(r"\d+", "N", line[:160])
+            counts[key] += 1
+        return dict(counts.most_common(20))
 
     def log_summary(self) -> dict[str, int]:
         """Counts of worrying lines in the server's output."""

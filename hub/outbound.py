@@ -337,13 +337,13 @@ async def sweep() -> int:
         # A row still `sending` long after the job's timeout belongs to a worker that died. It may
         # or may not have reached the provider; adapters pass the message id as an idempotency key
         # where the provider supports one, so the resend is dropped there if it did.
-        await conn.execute(
-            "UPDATE message SET status = 'pending', updated_at = now() WHERE status = 'sending' AND updated_at < $1",
-            now - STUCK_SENDING,
-        )
         rows = await conn.fetch(
-            "SELECT id, attempts FROM message WHERE status = 'pending' AND direction = 'out' AND kind = 'message'"
-            " AND updated_at < $1 ORDER BY id LIMIT 1000",
+            "WITH reset AS (UPDATE message SET status = 'pending', updated_at = now()"
+            " WHERE status = 'sending' AND updated_at < $1 RETURNING id, attempts)"
+            " SELECT id, attempts FROM reset UNION ALL"
+            " (SELECT id, attempts FROM message WHERE status = 'pending' AND direction = 'out'"
+            " AND kind = 'message' AND updated_at < $2 ORDER BY id LIMIT 1000)",
+            now - STUCK_SENDING,
             now - STUCK_PENDING,
         )
     for row in rows:
