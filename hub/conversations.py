@@ -220,7 +220,7 @@ async def update_conversation(
         if new_status == Status.SNOOZED and isinstance(snooze, dt.datetime):
             sets["snoozed_until"] = snooze
             sets.setdefault("status", Status.SNOOZED)
-            names["snoozed_until"] = snooze.isoformat(timespec="minutes")
+            names["snoozed_until"] = snooze.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         if changes.priority and changes.priority != row["priority"]:
             sets["priority"] = changes.priority
         if changes.assignee_id is not msgspec.UNSET and changes.assignee_id != row["assignee"]:

@@ -11,6 +11,10 @@ import msgspec
 from cryptography.fernet import Fernet, InvalidToken
 
 
+class SecretKeyMismatch(Exception):
+    """Stored secrets cannot be decrypted: the instance secret changed."""
+
+
 def _derive(secret_key: str, purpose: str) -> bytes:
     return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
 

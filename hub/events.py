@@ -58,6 +58,20 @@ async def emit(
     return decode_events(raw)
 
 
+class Notice(msgspec.Struct, frozen=True):
+    """What crosses the fan-out: only the highest new event id. PostgreSQL caps NOTIFY payloads
+    at 8000 bytes, and the table is the source of truth anyway; relays read the events from it."""
+
+    last_id: int
+
+
+_notice_decoder = msgspec.json.Decoder(Notice)
+
+
+def decode_notice(raw: bytes) -> Notice:
+    return _notice_decoder.decode(raw)
+
+
 async def publish(events: Sequence[Event]) -> None:
     """Notify every process of committed events. Failures are logged: readers resume from the table."""
     if not events:
@@ -65,7 +79,9 @@ async def publish(events: Sequence[Event]) -> None:
     from hub.services import current
 
     try:
-        await current().fanout.publish(CHANNEL, msgspec.json.encode(list(events)))
+        await current().fanout.publish(
+            CHANNEL, msgspec.json.encode(Notice(max(e.id for e in events)))
+        )
     except Exception:
         log.exception(
             "could not publish %d events; clients will catch up from the event table", len(events)

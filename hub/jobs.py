@@ -68,9 +68,10 @@ JOBS: dict[str, JobSpec] = {
     "wake_snoozed": JobSpec(wake_snoozed, timeout=60, retries=1),
 }
 
+# Six fields: the last one is seconds (croniter's convention, which SAQ uses).
 CRON: list[CronJob[Context]] = [
-    CronJob(purge_expired_sessions, cron="*/10 * * * *", unique=True, timeout=60, retries=1),
-    CronJob(sweep_outbound, cron="*/15 * * * * *", unique=True, timeout=60, retries=1),
+    CronJob(purge_expired_sessions, cron="*/10 * * * *", unique=True, timeout=60, retries=2),
+    CronJob(sweep_outbound, cron="* * * * * */15", unique=True, timeout=60, retries=1),
     CronJob(wake_snoozed, cron="* * * * *", unique=True, timeout=60, retries=1),
 ]
 

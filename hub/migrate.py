@@ -7,6 +7,8 @@ import io
 
 import asyncpg
 
+import hub.db  # noqa: F401  (points Piccolo at hub/db/piccolo_conf.py)
+
 # Any constant works; it only has to be the same in every process of this hub.
 _LOCK_ID = 0x4855_4201
 

@@ -86,6 +86,7 @@ def settings(clean_db: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-" + "x" * 40,
         log_format="text",
         login_max_attempts=3,
+        attachment_max_bytes=256 * 1024,
     )
 
 

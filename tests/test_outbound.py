@@ -124,7 +124,7 @@ async def test_reply_of_a_killed_worker_is_delivered_once_after_the_sweep(
     client: httpx.AsyncClient, callback_receiver: Any
 ) -> None:
     receiver, url = callback_receiver
-    headers, inbox_id, conversation_id = await _conversation(client, receiver, url)
+    _headers, _inbox_id, conversation_id = await _conversation(client, receiver, url)
     # A reply stored while the queue was lost: pending, with no job.
     from hub.auth import AgentInfo
 

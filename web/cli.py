@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import click
+import uvicorn
 
 from hub.config import ConfigError, Settings, load_settings, masked
 
@@ -69,6 +71,25 @@ async def _with_services(
         await services.stop()
 
 
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, minus re-raising SIGTERM after shutdown.
+
+    Re-raising kills the process before `atexit` runs, which would leave the embedded PostgreSQL
+    running; after a graceful shutdown the process simply exits 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 @click.group()
 def main() -> None:
     """Hub: every support channel in one inbox."""
@@ -83,8 +104,6 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Load the demo data set first and print its logins.")
 def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> None:
     """Run the web app (applying pending migrations first)."""
-    import uvicorn
-
     from web.app import create_app
     from web.logs import configure
 
@@ -107,14 +126,16 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
     if demo:
         for role, (email, password) in DEMO_LOGINS.items():
             click.echo(f"  demo {role}: {email} / {password}")
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=bind_host,
         port=bind_port,
         log_config=None,
         proxy_headers=True,
         timeout_graceful_shutdown=20,
+        ws="websockets-sansio",
     )
+    GracefulServer(config).run()
 
 
 @main.command()

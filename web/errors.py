@@ -84,6 +84,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.attachments import AttachmentTooLarge
     from hub.contacts import InvalidIdentity
     from hub.conversations import InvalidChange
+    from hub.crypto import SecretKeyMismatch
     from hub.inboxes import InvalidInbox
     from hub.outbound import InvalidReply
 
@@ -97,6 +98,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
 
     return {
         NotFound: handler(404),
+        SecretKeyMismatch: handler(409, "secret_key_mismatch"),
         Forbidden: handler(403),
         AttachmentTooLarge: handler(413),
         InvalidIdentity: handler(422, "invalid_identity"),

@@ -1,8 +1,7 @@
 """WS /ws/agent: live events for agents, resumable from the last event id they saw.
 
-One relay per web process listens to the fan-out and hands events, in id order, to the sockets of
-this process. Notifications can arrive late or out of order (each process publishes after its own
-commit); the relay fills any gap from the event table, so sockets see every event once, in order.
+One relay per web process listens to the fan-out for notices ("events up to id N exist") and
+hands the events, read from the table in id order, to the sockets of this process.
 """
 
 from __future__ import annotations
@@ -67,26 +66,26 @@ class Relay:
         while True:
             try:
                 async for _, data in fanout.listen():
-                    await self.deliver(events.decode_events(data))
+                    await self.catch_up(events.decode_notice(data).last_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("realtime relay failed; restarting in 1 s")
                 await asyncio.sleep(1)
 
-    async def deliver(self, batch: list[events.Event]) -> None:
+    async def catch_up(self, up_to: int) -> None:
+        """Read every event committed since the last one relayed, in id order, and hand it out.
+
+        Notices can arrive late or out of order (each process publishes after its own commit);
+        reading from the table makes that harmless: each event is relayed once, in order.
+        """
         async with self._lock:
-            for event in sorted(batch, key=lambda e: e.id):
-                if event.id <= self.last_id:
-                    continue
-                if event.id > self.last_id + 1:
-                    # Something is missing (published late, or an id lost to a rollback): read
-                    # everything committed since our last id, in order, from the table.
-                    for missing in await events.events_after(self.last_id, limit=10_000):
-                        self._dispatch(missing)
-                    if event.id <= self.last_id:
-                        continue
-                self._dispatch(event)
+            while up_to > self.last_id:
+                page = await events.events_after(self.last_id, limit=BACKFILL_PAGE)
+                if not page:
+                    return
+                for event in page:
+                    self._dispatch(event)
 
     def _dispatch(self, event: events.Event) -> None:
         self.last_id = max(self.last_id, event.id)

@@ -86,7 +86,9 @@ class ApiChannel(BaseAdapter):
         }
         try:
             timeout = float(self.config.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
-            async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))) as client:
+            async with httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))
+            ) as client:
                 response = await client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise TransientSendError(f"the callback timed out ({type(exc).__name__})") from exc
