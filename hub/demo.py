@@ -232,46 +232,39 @@ async def _story(
             )
         ).returning(Conversation.id)
     )[0]["id"]
-    await Event.insert(
-        Event(
-            type="conversation.created",
-            conversation=conversation,
-            inbox=inbox,
-            data={"id": conversation},
-            created_at=first,
-        )
-    )
     for n, line in enumerate(story.lines):
         at = now - dt.timedelta(minutes=line.minutes_ago)
         agent_line = line.who in ("a", "n")
-        message = (
-            await Message.insert(
-                Message(
-                    conversation=conversation,
-                    inbox=inbox,
-                    kind="note" if line.who == "n" else "message",
-                    direction=None if line.who == "n" else ("out" if agent_line else "in"),
-                    author_type="agent" if agent_line else "contact",
-                    author_id=(assignee or agents["admin@example.com"]) if agent_line else contact,
-                    text=line.text,
-                    status="sent" if line.who == "a" else "received",
-                    provider_message_id=f"demo-{conversation}-{n}",
-                    created_at=at,
-                    updated_at=at,
-                    sent_at=at if line.who == "a" else None,
-                )
-            ).returning(Message.id)
-        )[0]["id"]
-        await Event.insert(
-            Event(
-                type="message.created",
+        await Message.insert(
+            Message(
                 conversation=conversation,
                 inbox=inbox,
-                data={"id": message},
+                kind="note" if line.who == "n" else "message",
+                direction=None if line.who == "n" else ("out" if agent_line else "in"),
+                author_type="agent" if agent_line else "contact",
+                author_id=(assignee or agents["admin@example.com"]) if agent_line else contact,
+                text=line.text,
+                status="sent" if line.who == "a" else "received",
+                provider_message_id=f"demo-{conversation}-{n}",
                 created_at=at,
+                updated_at=at,
+                sent_at=at if line.who == "a" else None,
             )
         )
     for tag in story.tags:
         await Tag.insert(Tag(name=tag)).on_conflict(target=Tag.name, action="DO NOTHING")
         tag_id = (await Tag.select(Tag.id).where(Tag.name == tag).first() or {})["id"]
         await ConversationTag.insert(ConversationTag(conversation=conversation, tag=tag_id))
+    # The same event shapes the live pipeline produces, so a replaying client sees a real history.
+    await Event.raw(
+        "SELECT hub_emit(jsonb_build_array(jsonb_build_object('type', 'conversation.created',"
+        " 'conversation', {}::int, 'inbox', {}::int, 'data', hub_conversation_json({}::int)))"
+        " || coalesce((SELECT"
+        " jsonb_agg(jsonb_build_object('type', 'message.created', 'conversation', conversation,"
+        " 'inbox', inbox, 'data', hub_message_json(id)) ORDER BY id) FROM message"
+        " WHERE conversation = {}::int), '[]'::jsonb), 'system', NULL)",
+        conversation,
+        inbox,
+        conversation,
+        conversation,
+    )

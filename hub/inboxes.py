@@ -76,7 +76,10 @@ async def create_inbox(
         team_id,
     )
     assert row is not None
-    return row
+    generated = {
+        k: str(cleaned[k]) for k in cls.secret_fields if cleaned.get(k) and not config.get(k)
+    }
+    return row, generated
 
 
 async def get_inbox(inbox_id: int, *, include_inactive: bool = False) -> asyncpg.Record:

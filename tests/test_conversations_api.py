@@ -217,6 +217,10 @@ async def test_inbox_secrets_are_write_only(client: httpx.AsyncClient) -> None:
     assert renamed.json()["name"] == "SMS gateway" and renamed.json()["secrets_set"] == [
         "callback_secret"
     ]
+    generated = await make_api_inbox(client, headers)
+    assert len(generated["generated_secrets"]["callback_secret"]) >= 32
+    again = (await client.get(f"/api/v1/inboxes/{generated['id']}", headers=headers)).json()
+    assert "generated_secrets" not in again and again["secrets_set"] == ["callback_secret"]
     bad = await client.post(
         "/api/v1/inboxes", json={"name": "x", "channel": "pigeon"}, headers=headers
     )

@@ -15,6 +15,12 @@ async def test_demo_is_realistic_and_idempotent(client: httpx.AsyncClient) -> No
     refs = [row["ref"] for row in await Conversation.select(Conversation.ref_number)]
     assert min(refs) >= 1000 and len(set(refs)) == len(refs)
 
+    from hub.events import events_after
+
+    history = await events_after(0, limit=1000)
+    created = [e for e in history if e.type == "message.created"]
+    assert len(created) == counts[2] and all(e.data["text"] for e in created)
+
     assert await load_demo() is False
     assert (await Inbox.count(), await Conversation.count(), await Message.count()) == counts
 

@@ -68,7 +68,7 @@ def _view(row: Any) -> dict[str, Any]:
 async def create_inbox(principal: Principal, data: NewInbox) -> dict[str, Any]:
     """Create an inbox for a channel; the answer says what the outside world needs (webhook URL, token)."""
     require(principal, Permission.MANAGE_INBOXES)
-    row = await inboxes.create_inbox(
+    row, generated = await inboxes.create_inbox(
         data.name,
         data.channel,
         data.config,
@@ -78,7 +78,11 @@ async def create_inbox(principal: Principal, data: NewInbox) -> dict[str, Any]:
     await audit.record(
         "inbox.created", actor_id=principal.agent.id, target_type="inbox", target_id=row["id"]
     )
-    return _view(row)
+    view = _view(row)
+    if generated:
+        # Secrets are write-only; one the hub generated is shown here, once.
+        view["generated_secrets"] = generated
+    return view
 
 
 @get("/api/v1/inboxes", tags=["inboxes"])
