@@ -26,7 +26,9 @@ from redis.asyncio import Redis
 from hub.config import Settings
 
 PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# A Redis database per test run (1-15), so concurrent runs on one machine do not flush each other.
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
+
 TEST_DB = f"hub_test_{os.getpid()}"
 TEST_DSN = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + TEST_DB
 os.environ["HUB_RESOLVED_DSN"] = TEST_DSN
