@@ -128,13 +128,37 @@ class PermanentSendError(Exception):
 
 
 class RequestData(msgspec.Struct, frozen=True):
-    """An inbound HTTP request as adapters see it (no web framework types in the core)."""
+    """An inbound HTTP request as adapters see it (no web framework types in the core).
+
+    `url` is the public URL the provider called (HUB_PUBLIC_URL + path + query), which is what
+    URL-signing providers such as Twilio sign. Header names are lower-case.
+    """
 
     method: str
     url: str
+    path: str
     headers: dict[str, str]
     query: dict[str, str]
     body: bytes
+
+    def form(self) -> dict[str, str]:
+        """The body as an application/x-www-form-urlencoded form (first value of each key)."""
+        from urllib.parse import parse_qsl
+
+        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+class WebhookReply(msgspec.Struct, frozen=True):
+    """What to answer a provider's webhook call."""
+
+    status: int = 200
+    body: str = ""
+    media_type: str = "text/plain"
+
+
+class PollResult(msgspec.Struct, frozen=True):
+    items: list[Inbound | DeliveryUpdate]
+    state: dict[str, Any]
 
 
 class ChannelAdapter(Protocol):
@@ -190,6 +214,38 @@ class BaseAdapter:
     async def send(self, message: Outbound) -> str:
         raise PermanentSendError(f"the {self.kind} channel cannot send replies")
 
+    # Webhook channels -------------------------------------------------------------------------
+
+    async def handshake(self, request: RequestData) -> WebhookReply:
+        """Answer a provider's GET (e.g. Meta's verification); most channels have none."""
+        return WebhookReply(405, "this webhook accepts POST only")
+
+    def acknowledge(self, request: RequestData) -> WebhookReply:
+        """The answer to a processed webhook call (Twilio expects TwiML, most accept empty 200)."""
+        return WebhookReply()
+
+    # Pull channels ----------------------------------------------------------------------------
+
+    polls: ClassVar[bool] = False
+
+    def wants_polling(self) -> bool:
+        """Whether this inbox is polled (a channel may offer webhook or polling per inbox)."""
+        return self.polls
+
+    async def poll(self, state: dict[str, Any]) -> PollResult:
+        """Fetch what arrived since `state`; the new state is saved after the items are stored."""
+        return PollResult([], state)
+
+    # Inbox lifecycle ----------------------------------------------------------------------------
+
+    async def on_created(self) -> dict[str, Any]:
+        """Called once the inbox exists (register a webhook, …); returns config keys to store."""
+        return {}
+
+    async def on_deleted(self) -> None:
+        """Called when the inbox is deactivated (unregister a webhook, …)."""
+        return None
+
     @classmethod
     def limits(cls) -> dict[str, Any]:
         return {
@@ -207,9 +263,20 @@ class UnknownChannel(LookupError):
     pass
 
 
+_registered: dict[str, type[BaseAdapter]] = {}
+
+
+def register(kind: str, cls: type[BaseAdapter]) -> None:
+    """Register an adapter in code (tests, embedding); entry points are the normal way."""
+    _registered[kind] = cls
+    adapter_class.cache_clear()
+
+
 @cache
 def adapter_class(kind: str) -> type[BaseAdapter]:
     """The adapter registered for a channel kind under the `hub.channels` entry points."""
+    if kind in _registered:
+        return _registered[kind]
     for entry in entry_points(group="hub.channels"):
         if entry.name == kind:
             cls: type[BaseAdapter] = entry.load()
@@ -218,4 +285,5 @@ def adapter_class(kind: str) -> type[BaseAdapter]:
 
 
 def installed_channels() -> list[str]:
-    return sorted(entry.name for entry in entry_points(group="hub.channels"))
+    return sorted({entry.name for entry in entry_points(group="hub.channels")} | set(_registered))
+

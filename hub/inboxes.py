@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -12,6 +13,8 @@ from hub.access import NotFound
 from hub.contract import BaseAdapter, UnknownChannel, adapter_class
 from hub.crypto import decrypt_json, encrypt_json
 from hub.db.engine import engine
+
+log = logging.getLogger(__name__)
 
 
 class InvalidInbox(ValueError):
@@ -57,8 +60,18 @@ def public_view(
 
 
 async def create_inbox(
-    name: str, channel: str, config: dict[str, Any], *, secret_key: str, team_id: int | None = None
-) -> asyncpg.Record:
+    name: str,
+    channel: str,
+    config: dict[str, Any],
+    *,
+    secret_key: str,
+    public_url: str,
+    team_id: int | None = None,
+) -> tuple[asyncpg.Record, dict[str, str]]:
+    """Create an inbox and let its adapter set it up (check credentials, register a webhook).
+
+    Also returns the secrets the hub generated, which the admin sees once.
+    """
     if not name.strip():
         raise InvalidInbox("name must not be empty")
     cls = _adapter_class(channel)
@@ -76,6 +89,21 @@ async def create_inbox(
         team_id,
     )
     assert row is not None
+    adapter = cls(inbox_id=row["id"], config=cleaned, public_url=public_url)
+    try:
+        extra = await adapter.on_created()
+    except ValueError as exc:
+        # The channel refused the settings (e.g. a wrong bot token): no half-made inbox remains.
+        await _pool().execute("DELETE FROM inbox WHERE id = $1", row["id"])
+        raise InvalidInbox(str(exc)) from None
+    if extra:
+        cleaned = {**cleaned, **extra}
+        row = await _pool().fetchrow(
+            "UPDATE inbox SET config_encrypted = $2 WHERE id = $1 RETURNING *",
+            row["id"],
+            encrypt_json(secret_key, cleaned),
+        )
+        assert row is not None
     generated = {
         k: str(cleaned[k]) for k in cls.secret_fields if cleaned.get(k) and not config.get(k)
     }
@@ -129,8 +157,15 @@ async def update_inbox(
     return updated
 
 
-async def deactivate_inbox(inbox_id: int) -> None:
+async def deactivate_inbox(inbox_id: int, *, secret_key: str, public_url: str) -> None:
     """Inboxes are deactivated, not deleted: their conversations stay in the history."""
+    adapter = await adapter_for(inbox_id, secret_key=secret_key, public_url=public_url)
+    try:
+        await adapter.on_deleted()
+    except Exception:
+        log.exception(
+            "inbox %s: the channel could not be unregistered; deactivating anyway", inbox_id
+        )
     done = await _pool().fetchval(
         "UPDATE inbox SET active = false WHERE id = $1 AND active RETURNING id", inbox_id
     )

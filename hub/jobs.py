@@ -20,7 +20,7 @@ from saq.job import TERMINAL_STATUSES as TERMINAL
 from saq.job import Job
 from saq.types import Context
 
-from hub import auth, conversations, outbound
+from hub import auth, conversations, outbound, polling
 from hub.runtime import psycopg_dsn
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,32 @@ async def wake_snoozed(ctx: Context) -> int:
     return await conversations.wake_snoozed()
 
 
+async def poll_inbox(ctx: Context, *, inbox_id: int) -> dict[str, Any]:
+    """Fetch new messages of one pull-channel inbox (hub.polling)."""
+    from hub.services import current
+
+    settings = current().settings
+    return await polling.poll_inbox(
+        inbox_id, secret_key=settings.secret_key, public_url=settings.public_url
+    )
+
+
+async def schedule_polls(ctx: Context) -> int:
+    """Enqueue one poll per polling inbox for this tick (the key makes a tick's poll unique)."""
+    from hub.services import current
+
+    services = current()
+    tick = int(time.time() // POLL_TICK_SECONDS)
+    ids = await polling.polling_inbox_ids(
+        services.settings.secret_key, services.settings.public_url
+    )
+    for inbox_id in ids:
+        await enqueue(
+            services.queue, "poll_inbox", key=f"poll:{inbox_id}:{tick}", inbox_id=inbox_id
+        )
+    return len(ids)
+
+
 JOBS: dict[str, JobSpec] = {
     "echo": JobSpec(echo, timeout=10, retries=1),
     "purge_expired_sessions": JobSpec(purge_expired_sessions, timeout=60, retries=2),
@@ -66,13 +92,19 @@ JOBS: dict[str, JobSpec] = {
     "dispatch": JobSpec(dispatch, timeout=60, retries=outbound.MAX_ATTEMPTS, retry_delay=2.0),
     "sweep_outbound": JobSpec(sweep_outbound, timeout=60, retries=1),
     "wake_snoozed": JobSpec(wake_snoozed, timeout=60, retries=1),
+    # Long polls (Telegram getUpdates) hold up to ~30 s; the lock in hub.polling keeps it single.
+    "poll_inbox": JobSpec(poll_inbox, timeout=90, retries=1),
+    "schedule_polls": JobSpec(schedule_polls, timeout=30, retries=1),
 }
+
+POLL_TICK_SECONDS = 5
 
 # Six fields: the last one is seconds (croniter's convention, which SAQ uses).
 CRON: list[CronJob[Context]] = [
     CronJob(purge_expired_sessions, cron="*/10 * * * *", unique=True, timeout=60, retries=2),
     CronJob(sweep_outbound, cron="* * * * * */15", unique=True, timeout=60, retries=1),
     CronJob(wake_snoozed, cron="* * * * *", unique=True, timeout=60, retries=1),
+    CronJob(schedule_polls, cron="* * * * * */5", unique=True, timeout=30, retries=1),
 ]
 
 

@@ -11,6 +11,7 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
@@ -213,6 +214,27 @@ class LoginFailure(Table):
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
+class ChannelState(Table):
+    """What a pull channel remembers between polls (Telegram offset, IMAP UIDVALIDITY/UID, …)."""
+
+    id = Serial(primary_key=True)
+    inbox = ForeignKey(Inbox, on_delete=OnDelete.cascade, null=False, unique=True)
+    state = JSONB(default={})
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class RawPayload(Table):
+    """An inbound payload the hub could not process, kept verbatim for inspection and replay."""
+
+    id = BigSerial(primary_key=True)
+    inbox = ForeignKey(Inbox, on_delete=OnDelete.cascade, null=True)
+    channel = Varchar(length=40)
+    headers = JSONB(default={})
+    body = Bytea(default=b"")
+    error = Text(default="")
+    received_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
 TABLES: list[type[Table]] = [
     Agent,
     Team,
@@ -231,4 +253,6 @@ TABLES: list[type[Table]] = [
     ApiKey,
     AgentSession,
     LoginFailure,
+    ChannelState,
+    RawPayload,
 ]

@@ -73,6 +73,7 @@ async def create_inbox(principal: Principal, data: NewInbox) -> dict[str, Any]:
         data.channel,
         data.config,
         secret_key=current().settings.secret_key,
+        public_url=current().settings.public_url,
         team_id=data.team_id,
     )
     await audit.record(
@@ -124,7 +125,11 @@ async def update_inbox(principal: Principal, inbox_id: int, data: InboxPatch) ->
 async def delete_inbox(principal: Principal, inbox_id: int) -> None:
     """Deactivate an inbox; its conversations stay in the history."""
     require(principal, Permission.MANAGE_INBOXES)
-    await inboxes.deactivate_inbox(inbox_id)
+    settings = current().settings
+    await inboxes.deactivate_inbox(
+        inbox_id, secret_key=settings.secret_key, public_url=settings.public_url
+    )
+
     await audit.record(
         "inbox.deleted", actor_id=principal.agent.id, target_type="inbox", target_id=inbox_id
     )
