@@ -242,6 +242,10 @@ class BaseAdapter:
         """Called once the inbox exists (register a webhook, …); returns config keys to store."""
         return {}
 
+    async def on_updated(self, previous: dict[str, Any]) -> dict[str, Any]:
+        """Called after the settings changed (self.config is the new one); returns keys to store."""
+        return {}
+
     async def on_deleted(self) -> None:
         """Called when the inbox is deactivated (unregister a webhook, …)."""
         return None
@@ -286,4 +290,3 @@ def adapter_class(kind: str) -> type[BaseAdapter]:
 
 def installed_channels() -> list[str]:
     return sorted({entry.name for entry in entry_points(group="hub.channels")} | set(_registered))
-

@@ -80,14 +80,16 @@ async def create_inbox(
     except ValueError as exc:
         raise InvalidInbox(str(exc)) from None
     row = await _pool().fetchrow(
-        "INSERT INTO inbox (name, channel, config_encrypted, public_token, team, active, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, true, now()) RETURNING *",
+        "INSERT INTO inbox (name, channel, config_encrypted, public_token, team, active,"
+        " reply_window_hours, created_at) VALUES ($1, $2, $3, $4, $5, true, $6, now()) RETURNING *",
         name.strip()[:200],
         channel,
         encrypt_json(secret_key, cleaned),
         secrets.token_urlsafe(18),
         team_id,
+        cls.reply_window_hours,
     )
+
     assert row is not None
     adapter = cls(inbox_id=row["id"], config=cleaned, public_url=public_url)
     try:
@@ -129,13 +131,19 @@ async def update_inbox(
     inbox_id: int,
     *,
     secret_key: str,
+    public_url: str,
     name: str | None = None,
     config: dict[str, Any] | None = None,
     team_id: int | msgspec.UnsetType | None = msgspec.UNSET,
 ) -> asyncpg.Record:
-    """Rename, move to a team, or merge settings (a key set to null is removed)."""
+    """Rename, move to a team, or merge settings (a key set to null is removed).
+
+    A settings change goes through the adapter's `on_updated` (e.g. Telegram switching between
+    webhook and polling); if the channel refuses, nothing is stored.
+    """
     row = await get_inbox(inbox_id)
-    merged = decrypt_json(secret_key, row["config_encrypted"])
+    previous = decrypt_json(secret_key, row["config_encrypted"])
+    merged = dict(previous)
     if config:
         for key, value in config.items():
             if value is None:
@@ -144,6 +152,12 @@ async def update_inbox(
                 merged[key] = value
         try:
             merged = _adapter_class(row["channel"]).validate_config(merged)
+        except ValueError as exc:
+            raise InvalidInbox(str(exc)) from None
+        cls = _adapter_class(row["channel"])
+        adapter = cls(inbox_id=inbox_id, config=merged, public_url=public_url)
+        try:
+            merged = {**merged, **await adapter.on_updated(previous)}
         except ValueError as exc:
             raise InvalidInbox(str(exc)) from None
     updated = await _pool().fetchrow(

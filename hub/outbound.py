@@ -79,10 +79,15 @@ async def create_reply(
     meta: dict[str, Any] = {"template": template} if template else {}
     async with _pool().acquire() as conn, conn.transaction():
         conv = await conn.fetchrow(
-            "SELECT id, inbox FROM conversation WHERE id = $1 FOR UPDATE", conversation_id
+            "SELECT id, inbox, last_inbound_at FROM conversation WHERE id = $1 FOR UPDATE",
+            conversation_id,
         )
         if conv is None:
             raise NotFound(f"no conversation {conversation_id}")
+        window = (limits or {}).get("reply_window_hours")
+        if window and not private and not template:
+            _check_window(conv["last_inbound_at"], window)
+
         message_id = await conn.fetchval(
             "INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id, text, html, status,"
             " error, attempts, meta, created_at, updated_at)"
@@ -140,6 +145,21 @@ async def create_reply(
     await events.publish(emitted)
     result: dict[str, Any] = message
     return result
+
+
+def _check_window(last_inbound: dt.datetime | None, hours: int) -> None:
+    """Free text is refused before anything is stored once the channel's reply window closed."""
+    if last_inbound is None:
+        raise InvalidReply(
+            f"this channel allows free text only within {hours} hours of the customer's last"
+            " message, and the customer has not written yet: send an approved template"
+        )
+    closes = last_inbound + dt.timedelta(hours=hours)
+    if dt.datetime.now(dt.UTC) >= closes:
+        raise InvalidReply(
+            f"outside the {hours}-hour reply window: the customer last wrote at"
+            f" {last_inbound.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC; send an approved template instead"
+        )
 
 
 async def enqueue_dispatch(message_id: int, attempts: int = 0) -> None:

@@ -60,6 +60,8 @@ class Inbox(Table):
     public_token = Varchar(length=64, unique=True)
     team = ForeignKey(Team, on_delete=OnDelete.set_null, null=True)
     active = Boolean(default=True)
+    # Copied from the adapter at creation: a reply window (WhatsApp's 24 h) the SQL can see.
+    reply_window_hours = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -107,6 +107,7 @@ async def update_inbox(principal: Principal, inbox_id: int, data: InboxPatch) ->
     row = await inboxes.update_inbox(
         inbox_id,
         secret_key=current().settings.secret_key,
+        public_url=current().settings.public_url,
         name=data.name,
         config=data.config,
         team_id=data.team_id,
