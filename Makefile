@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev services lint typecheck format bench-ingest
+.PHONY: run test install install-dev services system-deps format
 
 run: install  ## Install and run the hub on the zero-config default, with demo data
 	$(BIN)/hub serve --demo
 
-test: install-dev services  ## Install everything and run lint, type checks and the whole test suite
+test: install-dev system-deps services  ## Install everything and run lint, type checks and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -30,7 +30,11 @@ $(VENV)/.installed-dev: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+system-deps:  ## Install the system packages the tests need (Chromium, Dovecot), if missing
+	bash scripts/system-deps.sh
+
 services:  ## Start the local PostgreSQL and Redis the tests use, if they are not running
+
 	bash scripts/services.sh
 
 format:
