@@ -62,6 +62,10 @@ class Inbound(msgspec.Struct, frozen=True, kw_only=True):
     hints: ThreadHints = ThreadHints()
     sent_at: dt.datetime | None = None
     auto_reply: bool = False  # recorded, but neither reopens nor counts as unread
+    # The provider id of an earlier message this one edits: its text is replaced in place and the
+    # previous text kept in its meta. An edit of an unknown message is stored as a new message.
+    edit_of: str | None = None
+
     meta: dict[str, Any] = {}
 
 

@@ -52,10 +52,18 @@ async def prepare(
     """Normalise the sender and store attachment content; returns the item for hub_ingest."""
     sender = normalise(inbound.sender)
     stored = []
+    dropped: list[dict[str, Any]] = []
     for att in inbound.attachments:
         if att.data is None:
             continue  # adapters fetch remote content before ingest; a bare URL is kept in meta
-        digest, size = await attachments.store(attachments_dir, att.data, limit=attachment_limit)
+        try:
+            digest, size = await attachments.store(
+                attachments_dir, att.data, limit=attachment_limit
+            )
+        except attachments.AttachmentTooLarge as exc:
+            # The message itself must not be refused (a provider would retry it forever).
+            dropped.append({"filename": att.filename, "size": exc.size, "reason": str(exc)})
+            continue
         stored.append(
             {
                 "sha256": digest,
@@ -65,7 +73,10 @@ async def prepare(
             }
         )
     meta = dict(inbound.meta)
+    if dropped:
+        meta["dropped_attachments"] = dropped
     hints = inbound.hints
+
     thread = {k: v for k, v in msgspec.to_builtins(hints).items() if v not in (None, [], False)}
     if thread:
         meta["thread"] = thread
@@ -182,6 +193,10 @@ async def ingest(inbound: Inbound) -> IngestResult:
     """Store one inbound message (idempotent on inbox + provider message id) and publish its events."""
     from hub.services import current
 
+    if inbound.edit_of:
+        edited = await _apply_edit(inbound)
+        if edited is not None:
+            return edited
     settings = current().settings
     item = await prepare(
         inbound,
@@ -193,6 +208,60 @@ async def ingest(inbound: Inbound) -> IngestResult:
     future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
     await _committer.queue.put((item, future))
     return await future
+
+
+async def _apply_edit(inbound: Inbound) -> IngestResult | None:
+    """Replace an earlier message's text, once per edit id; None if the original is unknown."""
+    pool = engine().pool
+    assert pool is not None
+    emitted: list[events.Event] = []
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT id, conversation, inbox, text, meta FROM message"
+            " WHERE inbox = $1 AND provider_message_id = $2 FOR UPDATE",
+            inbound.inbox_id,
+            inbound.edit_of,
+        )
+        if row is None:
+            return None
+        meta = (
+            msgspec.json.decode(row["meta"]) if isinstance(row["meta"], str) else dict(row["meta"])
+        )
+        edits = list(meta.get("edits", []))
+        if not any(e.get("id") == inbound.provider_message_id for e in edits):
+            edits.append(
+                {
+                    "id": inbound.provider_message_id,
+                    "previous_text": row["text"],
+                    "edited_at": inbound.sent_at.isoformat() if inbound.sent_at else None,
+                }
+            )
+            await conn.execute(
+                "UPDATE message SET text = $2, meta = meta || $3::jsonb, updated_at = now() WHERE id = $1",
+                row["id"],
+                inbound.text,
+                msgspec.json.encode({"edits": edits}).decode(),
+            )
+            data = msgspec.json.decode(
+                await conn.fetchval("SELECT hub_message_json($1)", row["id"])
+            )
+            emitted = await events.emit(
+                conn,
+                [
+                    {
+                        "type": "message.updated",
+                        "conversation": row["conversation"],
+                        "inbox": row["inbox"],
+                        "data": data,
+                    }
+                ],
+                actor_type="contact",
+            )
+        message = msgspec.json.decode(await conn.fetchval("SELECT hub_message_json($1)", row["id"]))
+    await events.publish(emitted)
+    return IngestResult(
+        created=False, message_id=row["id"], conversation_id=row["conversation"], message=message
+    )
 
 
 async def stop() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -162,13 +163,18 @@ def _check_window(last_inbound: dt.datetime | None, hours: int) -> None:
         )
 
 
-async def enqueue_dispatch(message_id: int, attempts: int = 0) -> None:
+async def enqueue_dispatch(message_id: int, attempts: int = 0, *, delay: float = 0.0) -> None:
     """Queue the send; the key makes a second enqueue of the same attempt a no-op."""
     from hub.jobs import enqueue
     from hub.services import current
 
+    extra = {"scheduled": int(time.time() + delay)} if delay > 0 else {}
     await enqueue(
-        current().queue, "dispatch", key=f"dispatch:{message_id}:{attempts}", message_id=message_id
+        current().queue,
+        "dispatch",
+        key=f"dispatch:{message_id}:{attempts}",
+        message_id=message_id,
+        **extra,
     )
 
 
@@ -304,6 +310,11 @@ async def dispatch(message_id: int) -> str:
             return "failed"
         # Back to pending so the retry (or the sweep) can claim it again.
         await _finish(message_id, "pending", error=f"attempt {row['attempts']} failed: {exc}")
+        if exc.retry_after:
+            # The provider said when to come back (Telegram's 429 retry_after): honour it rather
+            # than the queue's fixed backoff.
+            await enqueue_dispatch(message_id, row["attempts"], delay=min(exc.retry_after, 3600))
+            return f"retry in {exc.retry_after:g} s"
         raise
     except PermanentSendError as exc:
         await _finish(message_id, "failed", error=str(exc) or type(exc).__name__)

@@ -1,0 +1,252 @@
+"""Read models for the agent inbox pages: one SQL statement each, whatever the number of rows.
+
+The HTML pages reuse `hub.conversations` for the list and the timeline; this module holds what
+they need beside it (the navigation with its counts, the contact card, one message, the list by
+waiting time). Every function is a single round trip so a page costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from hub.access import NotFound
+from hub.auth import AgentInfo
+from hub.conversations import InvalidChange, ListFilters, Priority, Status
+from hub.db.engine import engine
+
+# Counts in the navigation stop at this many: an exact count of 200,000 open conversations
+# costs a scan of them on every page, and nobody triages differently at 23,417 than at "999+".
+COUNT_CAP = 1000
+
+
+class Navigation(msgspec.Struct, kw_only=True):
+    """The views with their counts of open conversations, and the names the filters offer."""
+
+    mine: int
+    unassigned: int
+    all: int
+    inboxes: list[dict[str, Any]]  # {id, name, channel, team_id, count}
+    teams: list[dict[str, Any]]  # {id, name, count}
+    agents: list[dict[str, Any]]  # {id, name, availability}
+    tags: list[str]
+    last_event_id: int
+
+
+def _pool() -> asyncpg.Pool:
+    pool = engine().pool
+    assert pool is not None
+    return pool
+
+
+def _capped(where: str) -> str:
+    return (
+        f"(SELECT count(*) FROM (SELECT 1 FROM conversation c WHERE c.status = 'open' AND {where}"
+        f" AND ($2::int[] IS NULL OR c.inbox = ANY($2::int[])) LIMIT {COUNT_CAP}) x)"
+    )
+
+
+_NAVIGATION_SQL = f"""
+SELECT jsonb_build_object(
+  'mine', {_capped("c.assignee = $1")},
+  'unassigned', {_capped("c.assignee IS NULL")},
+  'all', {_capped("true")},
+  'inboxes', coalesce((SELECT jsonb_agg(jsonb_build_object('id', i.id, 'name', i.name,
+      'channel', i.channel, 'team_id', i.team, 'count', {_capped("c.inbox = i.id")})
+      ORDER BY i.name, i.id)
+    FROM inbox i WHERE i.active AND ($2::int[] IS NULL OR i.id = ANY($2::int[]))), '[]'::jsonb),
+  'teams', coalesce((SELECT jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name,
+      'count', {_capped("c.team = t.id")}) ORDER BY t.name)
+    FROM team t WHERE $3 OR t.id IN (SELECT team FROM team_member WHERE agent = $1)), '[]'::jsonb),
+  'agents', coalesce((SELECT jsonb_agg(jsonb_build_object('id', a.id, 'name', a.name,
+      'availability', a.availability) ORDER BY a.name) FROM agent a WHERE a.active), '[]'::jsonb),
+  'tags', coalesce((SELECT jsonb_agg(name ORDER BY name)
+    FROM (SELECT name FROM tag ORDER BY name LIMIT 300) t), '[]'::jsonb),
+  'last_event_id', (SELECT coalesce(max(id), 0) FROM event)
+)
+"""
+
+
+async def navigation(agent: AgentInfo, visible: Sequence[int] | None) -> Navigation:
+    """Views, counts (capped at COUNT_CAP), and the agents, teams, inboxes and tags to filter by.
+
+    The newest event id comes along: the page reflects the database at least up to it, so the
+    live socket resumes from there without a gap.
+    """
+    raw = await _pool().fetchval(
+        _NAVIGATION_SQL,
+        agent.id,
+        None if visible is None else list(visible),
+        visible is None,
+    )
+    return msgspec.json.decode(raw, type=Navigation)
+
+
+_CONTACT_SQL = """
+SELECT jsonb_build_object('id', ct.id, 'name', ct.name, 'created_at', ct.created_at,
+  'identities', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', i.kind, 'address', i.address,
+      'verified', i.verified) ORDER BY i.id) FROM contact_identity i WHERE i.contact = ct.id), '[]'::jsonb),
+  'conversations', coalesce((SELECT jsonb_agg(to_jsonb(x) ORDER BY x.last_message_at DESC) FROM (
+      SELECT cv.id, cv.ref, cv.status, cv.subject, cv.last_message_at, i.name AS inbox_name, i.channel
+      FROM conversation cv JOIN inbox i ON i.id = cv.inbox
+      WHERE cv.contact = ct.id AND cv.id <> $2 AND ($3::int[] IS NULL OR cv.inbox = ANY($3::int[]))
+      ORDER BY cv.last_message_at DESC LIMIT 10) x), '[]'::jsonb))
+FROM contact ct WHERE ct.id = $1
+"""
+
+
+async def contact_card(
+    contact_id: int, *, current_conversation: int, visible: Sequence[int] | None
+) -> dict[str, Any]:
+    """The contact, its identities across channels and its other visible conversations (10 newest)."""
+    raw = await _pool().fetchval(
+        _CONTACT_SQL, contact_id, current_conversation, None if visible is None else list(visible)
+    )
+    if raw is None:
+        raise NotFound(f"no contact {contact_id}")
+    card: dict[str, Any] = msgspec.json.decode(raw)
+    return card
+
+
+async def message(message_id: int) -> tuple[int, dict[str, Any]]:
+    """One timeline item and its inbox (for the access check)."""
+    row = await _pool().fetchrow(
+        "SELECT m.inbox, hub_message_json(m.id) AS m FROM message m WHERE m.id = $1", message_id
+    )
+    if row is None:
+        raise NotFound(f"no message {message_id}")
+    return int(row["inbox"]), msgspec.json.decode(row["m"])
+
+
+# --- the list by waiting time -------------------------------------------------------------
+# hub.conversations.list_conversations orders by last activity only; until it takes a sort
+# option this mirrors its filters for the "longest waiting first" order.
+
+
+def _encode_waiting_cursor(key: float, conversation_id: int) -> str:
+    raw = f"{'inf' if math.isinf(key) else repr(key)}|{conversation_id}".encode()
+    return "w" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_waiting_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        body = cursor.removeprefix("w")
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+        key, conversation_id = raw.rsplit("|", 1)
+        return float(key), int(conversation_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidChange("cursor is not one this page returned") from None
+
+
+def _where(
+    filters: ListFilters, agent: AgentInfo, visible: Sequence[int] | None, args: list[Any]
+) -> list[str]:
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where: list[str] = []
+    if any(s not in Status.__members__.values() for s in filters.status):
+        raise InvalidChange(f"status must be one of {', '.join(Status)}")
+    if filters.status:
+        where.append(f"c.status = ANY({arg(list(filters.status))}::text[])")
+    if visible is not None:
+        where.append(f"c.inbox = ANY({arg(list(visible))}::int[])")
+    if filters.inbox_id is not None:
+        where.append(f"c.inbox = {arg(filters.inbox_id)}")
+    if filters.channel:
+        where.append(f"c.inbox IN (SELECT id FROM inbox WHERE channel = {arg(filters.channel)})")
+    if filters.assignee == "me":
+        where.append(f"c.assignee = {arg(agent.id)}")
+    elif filters.assignee == "none":
+        where.append("c.assignee IS NULL")
+    elif filters.assignee is not None:
+        try:
+            where.append(f"c.assignee = {arg(int(filters.assignee))}")
+        except ValueError:
+            raise InvalidChange("assignee_id must be an agent id, 'me' or 'none'") from None
+    if filters.team_id is not None:
+        where.append(f"c.team = {arg(filters.team_id)}")
+    if filters.priority:
+        if filters.priority not in Priority.__members__.values():
+            raise InvalidChange(f"priority must be one of {', '.join(Priority)}")
+        where.append(f"c.priority = {arg(filters.priority)}")
+    if filters.contact_id is not None:
+        where.append(f"c.contact = {arg(filters.contact_id)}")
+    if filters.tag:
+        where.append(
+            "c.id IN (SELECT x.conversation FROM conversation_tag x JOIN tag t ON t.id = x.tag"
+            f" WHERE t.name = {arg(filters.tag.strip().lower())})"
+        )
+    if filters.q and filters.q.strip():
+        query = arg(filters.q.strip())
+        where.append(
+            "(c.id IN (SELECT m.conversation FROM message m WHERE to_tsvector('simple', m.text)"
+            f" @@ plainto_tsquery('simple', {query}) AND m.kind <> 'event')"
+            f" OR to_tsvector('simple', c.subject) @@ plainto_tsquery('simple', {query}))"
+        )
+    return where
+
+
+async def list_by_waiting(
+    filters: ListFilters,
+    *,
+    agent: AgentInfo,
+    visible: Sequence[int] | None,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page, longest-waiting customer first, then conversations nobody waits on."""
+    args: list[Any] = []
+    where = _where(filters, agent, visible, args)
+    key = "coalesce(extract(epoch FROM c.waiting_since)::float8, 'Infinity'::float8)"
+    if cursor:
+        at, last_id = _decode_waiting_cursor(cursor)
+        args.extend([at, last_id])
+        where.append(f"({key}, c.id) > (${len(args) - 1}::float8, ${len(args)})")
+    limit = max(1, min(limit, 100))
+    args.append(limit + 1)
+    sql = (
+        "SELECT hub_conversation_json(c.id) || jsonb_build_object('preview', "
+        "(SELECT left(m.text, 140) FROM message m WHERE m.conversation = c.id AND m.kind = 'message'"
+        " ORDER BY m.id DESC LIMIT 1)) AS item, c.k, c.id"
+        f" FROM (SELECT c.id, {key} AS k FROM conversation c"
+        f" {'WHERE ' + ' AND '.join(where) if where else ''}"
+        f" ORDER BY k, c.id LIMIT ${len(args)}) c ORDER BY c.k, c.id"
+    )
+    rows = await _pool().fetch(sql, *args)
+    items = [msgspec.json.decode(r["item"]) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _encode_waiting_cursor(float(last["k"]), int(last["id"]))
+    return items, next_cursor
+
+
+_PEOPLE_SQL = """
+SELECT jsonb_build_object(
+  'agents', coalesce((SELECT jsonb_agg(jsonb_build_object('id', a.id, 'name', a.name, 'email', a.email,
+      'role', a.role, 'active', a.active, 'availability', a.availability, 'created_at', a.created_at,
+      'teams', coalesce((SELECT jsonb_agg(t.name ORDER BY t.name) FROM team_member m
+                         JOIN team t ON t.id = m.team WHERE m.agent = a.id), '[]'::jsonb))
+      ORDER BY a.active DESC, a.name) FROM agent a), '[]'::jsonb),
+  'teams', coalesce((SELECT jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name,
+      'members', coalesce((SELECT jsonb_agg(a.name ORDER BY a.name) FROM team_member m
+                           JOIN agent a ON a.id = m.agent WHERE m.team = t.id), '[]'::jsonb),
+      'inboxes', coalesce((SELECT jsonb_agg(i.name ORDER BY i.name) FROM inbox i
+                           WHERE i.team = t.id AND i.active), '[]'::jsonb))
+      ORDER BY t.name) FROM team t), '[]'::jsonb))
+"""
+
+
+async def people() -> dict[str, list[dict[str, Any]]]:
+    """Agents (with their teams) and teams (with members and inboxes), for the admin pages."""
+    result: dict[str, list[dict[str, Any]]] = msgspec.json.decode(
+        await _pool().fetchval(_PEOPLE_SQL)
+    )
+    return result
