@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -232,3 +233,45 @@ def demo() -> None:
     click.echo("demo data loaded" if created else "demo data already present")
     for role, (email, password) in DEMO_LOGINS.items():
         click.echo(f"  demo {role}: {email} / {password}")
+
+
+@main.group()
+def email() -> None:
+    """Email channel tools."""
+
+
+@email.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--inbox", "inbox_id", required=True, type=int, help="The email inbox to import into."
+)
+def email_import(path: Path, inbox_id: int) -> None:
+    """Import an mbox file or a Maildir folder into an email inbox, threaded (safe to re-run)."""
+    from adapters.email.importer import run_import
+
+    settings = _settings()
+    _run(_check_reachable(settings))
+    bar: Any = None
+
+    def on_total(total: int) -> None:
+        nonlocal bar
+        bar = click.progressbar(length=total, label=f"Importing {path.name}", file=sys.stderr)
+        bar.__enter__()
+
+    async def body() -> Any:
+        return await run_import(inbox_id, path, progress=lambda n: bar.update(n), on_total=on_total)
+
+    try:
+        report = _run(_with_services(settings, body, migrate=True))
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(
+        f"{report.messages} messages: {report.stored} stored, {report.duplicates} already there,"
+        f" {report.conversations_created} new conversations, {report.bounces} bounces,"
+        f" {report.skipped} skipped (sent by the inbox itself), {len(report.errors)} errors"
+    )
+    for error in report.errors[:20]:
+        click.echo(f"  error: {error}", err=True)
