@@ -153,3 +153,24 @@ async def test_event_from_one_web_process_reaches_a_socket_on_another(
         assert received[1]["data"]["text"] == "via the other process"
     finally:
         assert other.stop()
+
+
+async def test_cookie_socket_from_another_site_is_refused(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    from tests.conftest import login, make_agent
+
+    await make_agent("cookie@example.com")
+    await login(client, "cookie@example.com")
+    cookie = f"hub_session={client.cookies['hub_session']}"
+    url = base_url.replace("http://", "ws://") + "/ws/agent"
+    async with websockets.connect(
+        url, additional_headers={"Cookie": cookie, "Origin": base_url}
+    ) as socket:
+        await socket.send(json.dumps({"after": 0}))
+        assert await _quiet(socket, 0.3) == []
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(
+            url, additional_headers={"Cookie": cookie, "Origin": "https://evil.example"}
+        ):
+            pass

@@ -1,28 +1,28 @@
-"""Server-rendered pages: the login page and the signed-in landing page."""
+"""The login page, plus the inbox pages (web.inbox, which also serves the site root), mounted
+by app.py from here."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
-from litestar.response import Redirect, Template
+from litestar import Request, Response, get
+from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
 
+from web import inbox
+from web.inbox.render import html
+from web.inbox.viewer import host_of, safe_next
 from web.security import principal_from
 
 
 @get("/login", include_in_schema=False)
-async def login_page(request: Request[Any, Any, Any]) -> Template | Redirect:
-    if await principal_from(request) is not None:
-        return Redirect("/")
-    return Template("login.html", context={"next": request.query_params.get("next", "/")})
-
-
-@get("/", include_in_schema=False)
-async def home(request: Request[Any, Any, Any]) -> Template | Redirect:
+async def login_page(request: Request[Any, Any, Any]) -> Response[str] | Redirect:
+    """The login form; `next` (a path on this site) is where a successful login continues."""
+    target = safe_next(request.query_params.get("next"))
     principal = await principal_from(request)
-    if principal is None or principal.via != "session":
-        return Redirect("/login")
-    return Template("home.html", context={"agent": principal.agent, "csrf": principal.csrf_token})
+    if principal is not None and principal.via == "session":
+        return Redirect(target, status_code=303)
+    return html("login.html", {"next": target}, host=host_of(request))
 
 
-handlers = [login_page, home]
+handlers: list[ControllerRouterHandler] = [login_page, *inbox.handlers]

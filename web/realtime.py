@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -140,6 +141,12 @@ async def agent_socket(socket: WebSocket) -> None:
     if principal is None:
         await socket.close(code=4401, reason="not authenticated")
         return
+    if principal.via == "session" and not _same_origin(socket):
+        # A cookie rides along on cross-site WebSocket handshakes (SameSite=Lax does not stop
+        # them): only the hub's own pages may open a cookie-authenticated socket.
+        await socket.close(code=4403, reason="cross-origin socket refused")
+        return
+
     await socket.accept()
     inboxes = await access.visible_inbox_ids(principal.agent)
     sub = relay.register(inboxes)
@@ -179,6 +186,16 @@ async def agent_socket(socket: WebSocket) -> None:
         return
     finally:
         relay.unregister(sub)
+
+
+def _same_origin(socket: WebSocket) -> bool:
+    origin = socket.headers.get("origin")
+    if not origin:
+        return True  # not a browser: cookies are not sent on its behalf
+    public = urlsplit(current().settings.public_url)
+    host = socket.headers.get("host", "")
+    allowed = {f"{public.scheme}://{public.netloc}", f"http://{host}", f"https://{host}"}
+    return origin.rstrip("/") in allowed
 
 
 async def _read(socket: WebSocket, resume: asyncio.Queue[int]) -> None:

@@ -1,6 +1,6 @@
 """Email ingest: the hub (our parsing + threading + hub ingest) against django-helpdesk, same run.
 
-    .venv/bin/python bench/email.py [--messages 2000] [--seed 42] [--processes N] [--skip-peer]
+    .venv/bin/python bench/email_ingest.py [--messages 2000] [--seed 42] [--processes N] [--skip-peer]
 
 Generates the corpus with ../shared/bench/gen_email_corpus.py, imports it into a fresh PostgreSQL
 database (hub_bench_email) through adapters.email.importer until every message is committed, then

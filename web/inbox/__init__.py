@@ -1,0 +1,47 @@
+"""The agent inbox in the browser: server-rendered pages and the partials htmx swaps in.
+
+`handlers` is one router: every page gets the signed-in `viewer`, and errors answer as pages
+(a redirect to the login page, 403, 404) instead of the API's JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router
+from litestar.di import Provide
+
+from hub.access import NotFound
+from hub.conversations import InvalidChange
+from web.inbox import admin_pages, conversation_pages, list_pages
+from web.inbox.render import html
+from web.inbox.viewer import LoginRequired, NotAllowed, host_of, is_htmx, provide_viewer, to_login
+
+
+def _error_page(status: int, title: str, message: str) -> Any:
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+        template = "inbox/_error.html" if is_htmx(request) else "error.html"
+        context = {"status": status, "title": title, "message": message}
+        return html(template, context, host=host_of(request), status=status)
+
+    return handle
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        *list_pages.handlers,
+        *conversation_pages.handlers,
+        *admin_pages.handlers,
+    ],
+    dependencies={"viewer": Provide(provide_viewer)},
+    exception_handlers={
+        LoginRequired: to_login,
+        NotFound: _error_page(404, "Not found", "There is nothing here, or you may not see it."),
+        NotAllowed: _error_page(403, "Not allowed", "Your role may not open this page."),
+        InvalidChange: _error_page(400, "Invalid request", "A filter or page link is not valid."),
+    },
+    include_in_schema=False,
+)
+
+handlers = [router]

@@ -1,0 +1,69 @@
+"""Admin pages: inboxes, agents and teams, API keys. Changes go through the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+
+from hub import auth, inbox_views, inboxes
+from hub.permissions import Permission
+from hub.services import current
+from web.inbox.render import html
+from web.inbox.viewer import Viewer
+
+
+def _inbox_view(row: Any) -> dict[str, Any]:
+    settings = current().settings
+    try:
+        return inboxes.public_view(
+            row, secret_key=settings.secret_key, public_url=settings.public_url
+        )
+    except inboxes.InvalidInbox:
+        # A channel whose adapter is not installed yet (e.g. the demo's email inbox) is still
+        # listed, with what the row itself says.
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "channel": row["channel"],
+            "team_id": row["team"],
+            "active": row["active"],
+            "created_at": row["created_at"],
+            "not_installed": True,
+        }
+
+
+@get("/admin/inboxes")
+async def inboxes_page(viewer: Viewer) -> Response[str]:
+    """Inboxes: the list with webhook URLs, and a form to create an API-channel inbox."""
+    viewer.require(Permission.MANAGE_INBOXES)
+    rows = await inboxes.list_inboxes(None)
+    team_rows = (await inbox_views.people())["teams"]
+    context = viewer.context(
+        section="inboxes",
+        inboxes=[_inbox_view(r) for r in rows],
+        teams=team_rows,
+        team_names={t["id"]: t["name"] for t in team_rows},
+        public_url=current().settings.public_url,
+    )
+    return html("admin/inboxes.html", context, host=viewer.host)
+
+
+@get("/admin/agents")
+async def agents_page(viewer: Viewer) -> Response[str]:
+    """Agents and teams, read-only (the API has no endpoints to create or change them yet)."""
+    viewer.require(Permission.MANAGE_TEAMS)
+    context = viewer.context(section="agents", **(await inbox_views.people()))
+    return html("admin/agents.html", context, host=viewer.host)
+
+
+@get("/admin/api-keys")
+async def api_keys_page(viewer: Viewer) -> Response[str]:
+    """The agent's own API keys: create (shown once), list, revoke."""
+    viewer.require(Permission.USE_API_KEYS)
+    keys = await auth.list_api_keys(viewer.agent.id)
+    context = viewer.context(section="api-keys", keys=keys)
+    return html("admin/api_keys.html", context, host=viewer.host)
+
+
+handlers = [inboxes_page, agents_page, api_keys_page]

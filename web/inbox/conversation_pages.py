@@ -1,0 +1,155 @@
+"""The conversation view: the page, and the partials the live updates and actions swap in."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from litestar import Request, Response, get
+
+from hub import conversations, inbox_views
+from hub.access import NotFound
+from hub.contract import UnknownChannel, adapter_class
+from web.inbox.list_pages import list_context
+from web.inbox.listing import ListQuery, fetch_page
+from web.inbox.render import channel_name, html, when
+from web.inbox.viewer import Viewer
+
+# The newest items are rendered; older ones load on demand ("Load earlier"), so a 5,000-message
+# thread opens as fast as a short one.
+TIMELINE_PAGE = 50
+_NEWEST = 2**63 - 1
+
+
+async def _conversation(conversation_id: int, viewer: Viewer) -> dict[str, Any]:
+    conversation = await conversations.get_conversation(conversation_id)
+    if not viewer.sees(int(conversation["inbox_id"])):
+        raise NotFound(f"no conversation {conversation_id}")  # ids of other inboxes do not leak
+    return conversation
+
+
+def _limits(conversation: dict[str, Any]) -> dict[str, Any] | None:
+    """The channel's declared limits, shown by the composer before sending; None: not installed."""
+    try:
+        return adapter_class(str(conversation["channel"])).limits()
+    except UnknownChannel:
+        return None
+
+
+def _outside_window(conversation: dict[str, Any], limits: dict[str, Any] | None) -> bool:
+    hours = (limits or {}).get("reply_window_hours")
+    last_inbound = when(conversation.get("last_inbound_at"))
+    if not hours or last_inbound is None:
+        return False
+    return dt.datetime.now(dt.UTC) - last_inbound > dt.timedelta(hours=int(hours))
+
+
+def _header_context(
+    viewer: Viewer, conversation: dict[str, Any], nav: inbox_views.Navigation
+) -> dict[str, Any]:
+    inbox = next((i for i in nav.inboxes if i["id"] == conversation["inbox_id"]), None)
+    return {
+        "c": conversation,
+        "nav": nav,
+        "inbox_name": inbox["name"] if inbox else channel_name(conversation["channel"]),
+        "agent_names": {a["id"]: a["name"] for a in nav.agents},
+        "team_names": {t["id"]: t["name"] for t in nav.teams},
+    }
+
+
+async def _timeline(
+    conversation_id: int, *, before: int = _NEWEST, after: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of items oldest first, and the id to load earlier ones from (None: none left)."""
+    if after is not None:
+        items = await conversations.list_messages(conversation_id, after=after, limit=500)
+        return items, None
+    items = await conversations.list_messages(
+        conversation_id, before=before, limit=TIMELINE_PAGE + 1
+    )
+    if len(items) > TIMELINE_PAGE:
+        items = items[1:]
+        return items, int(items[0]["id"])
+    return items, None
+
+
+@get("/inbox/conversations/{conversation_id:int}")
+async def conversation_page(
+    request: Request[Any, Any, Any], viewer: Viewer, conversation_id: int
+) -> Response[str]:
+    """One conversation: the list beside it, the timeline, the composer, the contact."""
+    query = ListQuery.parse(request.query_params)
+    # The navigation first: its newest event id is where the live socket resumes, so it must
+    # not be newer than what the rest of the page shows. The rest is independent: in parallel.
+    nav = await inbox_views.navigation(viewer.agent, viewer.visible)
+
+    async def conversation_and_contact() -> tuple[dict[str, Any], dict[str, Any]]:
+        conversation = await _conversation(conversation_id, viewer)
+        contact = await inbox_views.contact_card(
+            int(conversation["contact"]["id"]),
+            current_conversation=conversation_id,
+            visible=viewer.visible,
+        )
+        return conversation, contact
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            first = group.create_task(conversation_and_contact())
+            page = group.create_task(fetch_page(query, viewer))
+            timeline = group.create_task(_timeline(conversation_id))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None  # e.g. NotFound: answered as a 404 page
+    conversation, contact = first.result()
+    items, next_cursor = page.result()
+    messages, earlier = timeline.result()
+    limits = _limits(conversation)
+    context = list_context(viewer, query, nav, items, next_cursor, open_id=conversation_id)
+    context.update(
+        _header_context(viewer, conversation, nav),
+        messages=messages,
+        earlier=earlier,
+        contact=contact,
+        limits=limits,
+        outside_window=_outside_window(conversation, limits),
+    )
+    return html("inbox/conversation.html", context, host=viewer.host)
+
+
+@get("/inbox/conversations/{conversation_id:int}/header")
+async def header_partial(viewer: Viewer, conversation_id: int) -> Response[str]:
+    """The conversation's header and actions, re-rendered after a change (htmx)."""
+    nav = await inbox_views.navigation(viewer.agent, viewer.visible)
+    conversation = await _conversation(conversation_id, viewer)
+    context = viewer.context(**_header_context(viewer, conversation, nav))
+    return html("inbox/_header.html", context, host=viewer.host)
+
+
+@get("/inbox/conversations/{conversation_id:int}/timeline")
+async def timeline_partial(
+    viewer: Viewer,
+    conversation_id: int,
+    after: int | None = None,
+    before: int | None = None,
+) -> Response[str]:
+    """Timeline items after an id (live updates) or before one ("Load earlier")."""
+    await _conversation(conversation_id, viewer)
+    if after is not None:
+        messages, earlier = await _timeline(conversation_id, after=after)
+    else:
+        messages, earlier = await _timeline(conversation_id, before=before or _NEWEST)
+    context = viewer.context(messages=messages, earlier=earlier, conversation_id=conversation_id)
+    return html("inbox/_timeline.html", context, host=viewer.host)
+
+
+@get("/inbox/messages/{message_id:int}")
+async def message_partial(viewer: Viewer, message_id: int) -> Response[str]:
+    """One timeline item, re-rendered when its delivery status changes."""
+    inbox_id, message = await inbox_views.message(message_id)
+    if not viewer.sees(inbox_id):
+        raise NotFound(f"no message {message_id}")
+    context = viewer.context(m=message)
+    return html("inbox/_message.html", context, host=viewer.host)
+
+
+handlers = [conversation_page, header_partial, timeline_partial, message_partial]

@@ -1,0 +1,53 @@
+// The inbox pages: wires the list, the open conversation, the composer, the shortcuts and the
+// live connection together.
+
+import { installChrome } from "./chrome.js";
+import { Composer } from "./composer.js";
+import { OpenConversation } from "./conversation.js";
+import { installShortcuts } from "./keys.js";
+import { ConversationList } from "./list.js";
+import { Live } from "./live.js";
+
+installChrome();
+
+const body = document.body;
+const main = document.querySelector("main[data-conversation-id]");
+const openId = main ? Number(main.dataset.conversationId) : null;
+const list = new ConversationList(document.getElementById("rows"), {
+  query: body.dataset.listQuery,
+  openId,
+});
+const conversation = main ? new OpenConversation(main, { list, agentId: Number(body.dataset.agentId) }) : null;
+const composerForm = document.getElementById("composer");
+const composer = conversation && composerForm ? new Composer(composerForm, { conversation, list }) : null;
+
+installShortcuts({ list, conversation, composer });
+
+function onEvent(event) {
+  const here = conversation && event.conversation_id === conversation.id;
+  if (!here) {
+    if (event.type.startsWith("conversation.") || event.type === "message.created") list.scheduleRefresh();
+    return;
+  }
+  if (event.type === "message.created") {
+    conversation.append();
+    if (event.data && event.data.direction === "in" && document.visibilityState === "visible") {
+      // Seen as it arrives: clear the unread count before the list is re-rendered.
+      conversation.markRead().finally(() => list.scheduleRefresh());
+    } else {
+      list.scheduleRefresh();
+    }
+  } else if (event.type === "message.updated") {
+    conversation.refreshMessage(event.data.id);
+  } else if (event.type === "conversation.updated" || event.type === "conversation.created") {
+    conversation.scheduleHeaderRefresh();
+    list.scheduleRefresh();
+  }
+}
+
+new Live({ after: Number(body.dataset.lastEventId || 0), onEvent }).start();
+
+if (conversation) {
+  conversation.scrollToEnd();
+  conversation.markRead();
+}
