@@ -449,10 +449,27 @@ async def list_messages(
 
 
 async def mark_read(conversation_id: int) -> None:
-    await _pool().execute(
-        "UPDATE conversation SET unread_count = 0 WHERE id = $1 AND unread_count > 0",
-        conversation_id,
-    )
+    """Agents have read the conversation; the event tells other agents' tabs and the widget."""
+    async with _pool().acquire() as conn, conn.transaction():
+        inbox = await conn.fetchval(
+            "UPDATE conversation SET unread_count = 0 WHERE id = $1 AND unread_count > 0 RETURNING inbox",
+            conversation_id,
+        )
+        if inbox is None:
+            return
+        data = await _json(conn, conversation_id)
+        emitted = await events.emit(
+            conn,
+            [
+                {
+                    "type": "conversation.updated",
+                    "conversation": conversation_id,
+                    "inbox": inbox,
+                    "data": data,
+                }
+            ],
+        )
+    await events.publish(emitted)
 
 
 async def wake_snoozed() -> int:

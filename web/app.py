@@ -17,7 +17,7 @@ from litestar.template.config import TemplateConfig
 
 from hub import services
 from hub.config import Settings, load_settings
-from web import ops, pages, realtime, webhooks
+from web import media, ops, pages, realtime, webhooks, widget
 from web.api import api_keys, attachments, conversations, events, inboxes
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
@@ -67,7 +67,9 @@ def create_app(
             *attachments.handlers,
             *events.handlers,
             realtime.agent_socket,
+            *widget.handlers,
             *webhooks.handlers,
+            *media.handlers,
             *pages.handlers,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],

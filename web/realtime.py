@@ -172,9 +172,12 @@ async def agent_socket(socket: WebSocket) -> None:
                     last = await _backfill(socket, min(last, wanted.result()), inboxes)
                 if getter in done:
                     event, encoded = getter.result()
-                    if event.id > last:
+                    if event.id == 0:  # ephemeral (typing): not part of the resumable stream
+                        await socket.send_bytes(encoded)
+                    elif event.id > last:
                         await socket.send_bytes(encoded)
                         last = event.id
+
                 if sub.overflowed:
                     await socket.close(code=4408, reason="too far behind; reconnect with after")
                     return

@@ -160,7 +160,14 @@ class EmailChannel(BaseAdapter):
         if not message.recipient.address or message.recipient.kind != "email":
             raise PermanentSendError("the contact has no email address")
         token = hub_threading.reply_token(_secret_key(), message.conversation_id)
-        references = await hub_threading.provider_ids_of(message.conversation_id)
+        # Only Message-IDs belong in References: a conversation can also hold other channels'
+        # provider ids (e.g. `webchat:55` when a chat reply is emailed to an away visitor).
+        references = [
+            ref
+            for ref in await hub_threading.provider_ids_of(message.conversation_id)
+            if "@" in ref
+        ]
+
         mail = compose.build(
             message,
             cfg,

@@ -1,0 +1,77 @@
+"""The embeddable script (GET /widget.js) and the page a "continue the chat" email links to."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import html
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, get
+
+from hub import visitors
+from hub.services import current
+from web.widget import inboxes
+
+SCRIPT = Path(__file__).with_name("widget.js")
+
+
+@cache
+def _script() -> tuple[bytes, bytes, str]:
+    """The script, its gzip (served as is: no compression middleware needed) and its ETag."""
+    body = SCRIPT.read_bytes()
+    return body, gzip.compress(body, 9, mtime=0), '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+
+
+@get("/widget.js", include_in_schema=False)
+async def widget_script(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The chat widget; embed with <script src=".../widget.js" data-inbox="TOKEN" async>."""
+    body, zipped, etag = _script()
+    headers = {
+        "Cache-Control": "public, max-age=300",
+        "ETag": etag,
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = zipped
+    return Response(body, media_type="application/javascript; charset=utf-8", headers=headers)
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font:16px system-ui,sans-serif;margin:2rem;color:#222}}</style></head>
+<body><h1>{title}</h1><p>{text}</p>{script}</body></html>
+"""
+
+
+@get("/widget/continue", include_in_schema=False)
+async def continue_chat(t: str = "") -> Response[str]:
+    """Opens the chat again from an emailed link (the link's token resumes the visitor)."""
+    resumed = visitors.read_resume_token(current().settings.secret_key, t)
+    inbox = await inboxes.by_id(resumed[0]) if resumed else None
+    if inbox is None:
+        page = _PAGE.format(
+            title="This link has expired",
+            text="Open the chat on the website to write to us again.",
+            script="",
+        )
+        return Response(page, status_code=410, media_type="text/html; charset=utf-8")
+    script = (
+        f'<script src="/widget.js" data-inbox="{html.escape(inbox.public_token)}"'
+        f' data-resume="{html.escape(t)}" data-open="true" async></script>'
+    )
+    title = html.escape(inbox.settings.title or inbox.name)
+    page = _PAGE.format(title=title, text="Your conversation continues below.", script=script)
+    return Response(
+        page,
+        media_type="text/html; charset=utf-8",
+        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+    )
