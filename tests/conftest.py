@@ -143,6 +143,16 @@ async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.fixture
+async def quiet_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app without its in-process worker, for tests that drive polls and jobs themselves."""
+    from web.app import create_app
+
+    app = create_app(settings, run_worker=False)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield http
+
+
 async def make_agent(
     email: str, password: str = "correct horse battery", role: str = "agent"
 ) -> int:

@@ -195,8 +195,9 @@ async def test_free_text_outside_the_reply_window_is_refused(client: httpx.Async
 
 
 async def test_polling_saves_state_after_ingest_and_runs_once_per_inbox(
-    client: httpx.AsyncClient, settings: Any
+    quiet_client: httpx.AsyncClient, settings: Any
 ) -> None:
+    client = quiet_client
     headers = await admin_key(client)
     polled = await _inbox(client, headers, poll=True)
     await _inbox(client, headers)  # a webhook inbox is not polled

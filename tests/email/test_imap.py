@@ -9,6 +9,7 @@ from typing import Any
 import aioimaplib
 import httpx
 import msgspec
+import pytest
 
 from hub import polling
 from hub.db.engine import engine
@@ -16,6 +17,12 @@ from hub.db.tables import Message
 from tests.conftest import admin_key
 from tests.email.conftest import ADDRESS, PASSWORD, create_inbox, email_config, mail
 from tests.email.servers import Dovecot
+
+
+@pytest.fixture
+async def client(quiet_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """These tests drive every poll themselves: no in-process worker polling beside them."""
+    return quiet_client
 
 
 async def imap_client(server: Dovecot) -> aioimaplib.IMAP4:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import msgspec
-import pytest
-from litestar import Litestar
 
 from hub import polling
 from hub.config import Settings
 from hub.db.engine import engine
 from hub.db.tables import Message
-from tests.conftest import admin_key, eventually, serving
+from tests.conftest import admin_key, eventually
 from tests.telegram.conftest import content_for, file_ids, fixture, make_inbox
 from tests.telegram.fake_bot_api import FakeBotApi
 
@@ -31,16 +28,6 @@ def _queue(bot_api: FakeBotApi, name: str) -> dict[str, Any]:
     for file_id in file_ids(update):
         bot_api.add_file(file_id, content_for(file_id), path=f"files/{file_id[-12:]}")
     return bot_api.queue_update(update)
-
-
-@pytest.fixture
-async def quiet_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app without its in-process worker, so the test drives each poll itself."""
-    from web.app import create_app
-
-    app: Litestar = create_app(settings, run_worker=False)
-    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
-        yield http
 
 
 async def test_poll_ingests_saves_the_offset_and_confirms_on_the_next_poll(
@@ -97,10 +84,10 @@ async def test_the_worker_polls_end_to_end(client: httpx.AsyncClient, bot_api: F
     first = _queue(bot_api, "private_text")["update_id"]
 
     async def stored() -> bool:
-        return await Message.count() == 1
+        # The state is saved just after the messages are committed: wait for both.
+        return await Message.count() == 1 and (await _state(inbox["id"])).get("offset") == first + 1
 
     await eventually(stored, timeout=20)
-    assert (await _state(inbox["id"]))["offset"] == first + 1
 
     async def confirmed() -> bool:
         return first + 1 in bot_api.offsets and bot_api.pending == []
