@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass
 
 import msgspec
@@ -171,16 +172,34 @@ async def create_api_key(agent_id: int, name: str) -> tuple[dict[str, object], s
     return rows[0], key
 
 
+# Integrations send a request per message: looking the key up (and writing last_used_at) on each
+# one serialised them on that row. Keys are cached briefly per process; a revocation clears this
+# process's cache at once and reaches other processes within KEY_CACHE_SECONDS.
+KEY_CACHE_SECONDS = 10.0
+_key_cache: dict[str, tuple[float, Principal]] = {}
+
+
 async def api_key_principal(key: str) -> Principal | None:
     if not key.startswith(API_KEY_PREFIX):
         return None
+    key_hash = sha256_hex(key)
+    cached = _key_cache.get(key_hash)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     rows = await ApiKey.raw(
-        "UPDATE api_key k SET last_used_at = now() FROM agent a"
-        " WHERE k.key_hash = {} AND k.revoked_at IS NULL AND a.id = k.agent AND a.active"
-        " RETURNING a.id, a.name, a.email, a.role",
-        sha256_hex(key),
+        "SELECT a.id, a.name, a.email, a.role, k.last_used_at < now() - interval '1 minute'"
+        " OR k.last_used_at IS NULL AS stale FROM api_key k JOIN agent a ON a.id = k.agent"
+        " WHERE k.key_hash = {} AND k.revoked_at IS NULL AND a.active",
+        key_hash,
     )
-    return Principal(_info(rows[0]), "api_key") if rows else None
+    if not rows:
+        _key_cache.pop(key_hash, None)
+        return None
+    if rows[0]["stale"]:
+        await ApiKey.update({ApiKey.last_used_at: now()}).where(ApiKey.key_hash == key_hash)
+    principal = Principal(_info(rows[0]), "api_key")
+    _key_cache[key_hash] = (time.monotonic() + KEY_CACHE_SECONDS, principal)
+    return principal
 
 
 async def list_api_keys(agent_id: int) -> list[dict[str, object]]:
@@ -194,6 +213,8 @@ async def list_api_keys(agent_id: int) -> list[dict[str, object]]:
 
 
 async def revoke_api_key(agent_id: int, key_id: int) -> bool:
+    _key_cache.clear()
+
     rows = (
         await ApiKey.update({ApiKey.revoked_at: now()})
         .where((ApiKey.id == key_id) & (ApiKey.agent == agent_id) & ApiKey.revoked_at.is_null())

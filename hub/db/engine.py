@@ -32,8 +32,16 @@ async def start(dsn: str, *, min_size: int = 2, max_size: int = 10) -> PostgresE
     if db.pool is not None:
         await db.close_connection_pool()
     db.config = {"dsn": dsn}
-    await db.start_connection_pool(min_size=min_size, max_size=max_size)
+    await db.start_connection_pool(min_size=min_size, max_size=max_size, reset=_keep_session)
     return db
+
+
+async def _keep_session(connection: object) -> None:
+    """Skip asyncpg's reset query on every release (UNLISTEN, RESET ALL, …: a round trip each).
+
+    The hub leaves no session state on pooled connections: transactions are scoped, advisory locks
+    are transaction-level or released in `finally`, and LISTEN runs on the fan-out's own connection.
+    """
 
 
 async def stop() -> None:
