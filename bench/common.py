@@ -189,21 +189,26 @@ def hub_env(database_dsn: str, data_dir: Path, port: int) -> dict[str, str]:
         HUB_PUBLIC_URL=f"http://127.0.0.1:{port}",
         HUB_ADMIN_EMAIL=ADMIN_EMAIL,
         HUB_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        # one secret for every hub on a bench database (variants share it and decrypt its inboxes)
+        HUB_SECRET_KEY="bench-secret-" + "k" * 40,
         PATH=f"{BIN}:{env.get('PATH', '')}",
     )
     return env
 
 
-def start_hub(database_dsn: str, data_dir: Path, log_dir: Path, name: str = "hub") -> Server:
+def start_hub(
+    database_dsn: str, data_dir: Path, log_dir: Path, name: str = "hub", patches: str = ""
+) -> Server:
+    """`hub serve`; with `patches`, through bench/hub_patched.py (what-if variants)."""
     port = free_port()
-    return start_server(
-        name,
-        [str(BIN / "hub"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        hub_env(database_dsn, data_dir, port),
-        port,
-        log_dir,
-        timeout=120,
-    )
+    env = hub_env(database_dsn, data_dir, port)
+    if patches:
+        argv = [sys.executable, str(ROOT / "bench" / "hub_patched.py"), "serve"]
+        env["BENCH_HUB_PATCHES"] = patches
+    else:
+        argv = [str(BIN / "hub"), "serve"]
+    argv += ["--host", "127.0.0.1", "--port", str(port)]
+    return start_server(name, argv, env, port, log_dir, timeout=120)
 
 
 @dataclass(frozen=True)
@@ -253,9 +258,11 @@ def process_cpu(pid: int) -> float:
         return 0.0
 
 
-def postgres_cpu() -> float:
-    """CPU seconds of every process named postgres (the server and its backends)."""
-    total = 0.0
+def postgres_cpu_by_pid(database: str | None = None) -> dict[int, float]:
+    """CPU seconds per PostgreSQL process: with `database`, only the backends connected to it
+    plus the server's own background processes (WAL writer, checkpointer, …), so another job's
+    queries on other databases are not counted."""
+    found: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -263,10 +270,26 @@ def postgres_cpu() -> float:
             with open(f"/proc/{entry}/comm") as f:
                 if f.read().strip() != "postgres":
                     continue
-            total += _proc_cpu(int(entry))
+            if database is not None:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+                is_backend = "(" in cmdline and ")" in cmdline and "127.0.0.1" in cmdline
+                if is_backend and f" {database} " not in cmdline:
+                    continue
+            found[int(entry)] = _proc_cpu(int(entry))
         except OSError:
             continue
-    return total
+    return found
+
+
+def postgres_cpu(database: str | None = None) -> float:
+    return sum(postgres_cpu_by_pid(database).values())
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two snapshots by the processes alive at the second one (a process that
+    exited in between takes its CPU time with it: never negative, slightly low then)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -276,6 +299,24 @@ def machine_cpu() -> tuple[float, float]:
     idle = values[3] + values[4]
     total = sum(values[:8])
     return (total - idle) / _TICK, total / _TICK
+
+
+def wait_quiet(max_wait: float, quiet_pct: float) -> float:
+    """Wait (bounded) until the machine is idle apart from us; returns the busy % last seen.
+
+    The machine is shared: another job's CPU use would be charged to whichever target runs then.
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        b0, t0 = machine_cpu()
+        time.sleep(2)
+        b1, t1 = machine_cpu()
+        busy = 100 * (b1 - b0) / max(t1 - t0, 1e-9)
+        if busy <= quiet_pct or time.monotonic() >= deadline:
+            if busy > quiet_pct:
+                print(f"WARNING: the machine is still {busy:.0f}% busy before the run", flush=True)
+            return round(busy, 1)
+        print(f"machine {busy:.0f}% busy; waiting for it to calm down", flush=True)
 
 
 def percentile(sorted_values: list[float], p: float) -> float:

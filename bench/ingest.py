@@ -15,6 +15,11 @@
    be in the database. Rows beyond that are requests wrk abandoned in flight when its clock ran out
    (committed by the server, never acknowledged); there can be at most one per connection.
 
+--rounds N alternates reference and hub N times (both servers stay up) and reports the median
+round and the median per-round ratio: on a shared machine a burst of other load then hits both.
+--variant NAME=PATCH,… adds a hub started through bench/hub_patched.py (what-if patches).
+
+With --pg-waits, an extra (unmeasured) hub run samples pg_stat_activity (bench/pg_waits.py).
 With --profile PREFIX, an extra (unmeasured) hub run is recorded with py-spy: PREFIX.svg and
 PREFIX.txt (collapsed stacks), and the top functions by own time are printed.
 
@@ -23,37 +28,48 @@ The last line printed is one JSON object with every figure.
 
 from __future__ import annotations
 
+# ruff: noqa: E402  (sys.path is set before the other imports)
+import sys
+from pathlib import Path
+
+# Run as `python bench/X.py`, Python puts bench/ first on sys.path, where a module may shadow the
+# standard library (bench/email.py shadows `email`): import from the repository root instead.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
+sys.path.insert(0, str(_BENCH.parent))
+
 import argparse
 import asyncio
 import datetime as dt
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.common import (
     BIN,
+    ROOT,
     Server,
+    cpu_delta,
     dsn_for,
     free_port,
     machine_cpu,
-    postgres_cpu,
+    postgres_cpu_by_pid,
     process_cpu,
     recreate_database,
-    running,
     setup_hub,
     start_hub,
     start_server,
+    stop_server,
+    wait_quiet,
 )
 
 DATABASE = "hub_bench_ingest"
@@ -105,10 +121,12 @@ def run_wrk(
         url + path,
     ]
     cpu_server_0 = process_cpu(args._server_pid)
-    cpu_pg_0 = postgres_cpu()
+    cpu_pg_0 = postgres_cpu_by_pid(DATABASE)
+    cpu_wrk_0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0, total0 = machine_cpu()
     out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 60)
     busy1, total1 = machine_cpu()
+    cpu_wrk_1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0 or not result_file.exists():
         raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     result: dict[str, Any] = json.loads(result_file.read_text())
@@ -124,11 +142,20 @@ def run_wrk(
         - sum(result["errors"][k] for k in ("read", "write", "timeout"))
     )
     result["non_2xx"] = sum(n for code, n in result["statuses"].items() if not code.startswith("2"))
+    server_s = process_cpu(args._server_pid) - cpu_server_0
+    postgres_s = cpu_delta(cpu_pg_0, postgres_cpu_by_pid(DATABASE))
+    wrk_s = (cpu_wrk_1.ru_utime + cpu_wrk_1.ru_stime) - (cpu_wrk_0.ru_utime + cpu_wrk_0.ru_stime)
+    busy_s = busy1 - busy0
     result["cpu"] = {
-        "server_s": round(process_cpu(args._server_pid) - cpu_server_0, 2),
-        "postgres_s": round(postgres_cpu() - cpu_pg_0, 2),
-        "machine_busy_pct": round(100 * (busy1 - busy0) / max(total1 - total0, 1e-9), 1),
+        "server_s": round(server_s, 2),
+        "postgres_s": round(postgres_s, 2),
+        "wrk_s": round(wrk_s, 2),
+        # anything else on the machine (another job): should be near 0 for a clean figure
+        "other_s": round(busy_s - server_s - postgres_s - wrk_s, 2),
+        "machine_busy_pct": round(100 * busy_s / max(total1 - total0, 1e-9), 1),
         "wall_s": round(wall, 2),
+        "server_ms_per_request": round(1000 * server_s / max(result["requests"], 1), 3),
+        "postgres_ms_per_request": round(1000 * postgres_s / max(result["requests"], 1), 3),
     }
     return result
 
@@ -169,15 +196,6 @@ def summary_line(name: str, r: dict[str, Any]) -> str:
     )
 
 
-def measure(
-    wrk: str, server: Server, path: str, token: str, args: argparse.Namespace, work: Path, tag: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    args._server_pid = server.pid
-    warm = run_wrk(wrk, server.url, path, token, f"w{tag}", args.warmup, args, work)
-    main = run_wrk(wrk, server.url, path, token, f"m{tag}", args.duration, args, work)
-    return warm, main
-
-
 def profile_hub(
     wrk: str, server: Server, path: str, token: str, args: argparse.Namespace, work: Path
 ) -> dict[str, Any]:
@@ -210,6 +228,31 @@ def profile_hub(
         "top_self": top_functions(raw, own=True),
         "top_total": top_functions(raw, own=False),
     }
+
+
+def pg_waits_hub(
+    wrk: str, server: Server, path: str, token: str, args: argparse.Namespace, work: Path
+) -> dict[str, Any]:
+    """An extra, unmeasured hub run while pg_stat_activity is sampled (bench/pg_waits.py)."""
+    import threading
+
+    from bench.pg_waits import sample
+
+    box: dict[str, Any] = {}
+    seconds = max(args.duration - 4, 2)
+
+    def sampler() -> None:
+        time.sleep(1)
+        box["report"] = asyncio.run(sample(DATABASE, seconds))
+
+    thread = threading.Thread(target=sampler)
+    thread.start()
+    args._server_pid = server.pid
+    result = run_wrk(wrk, server.url, path, token, "q", args.duration, args, work)
+    thread.join(timeout=args.duration + 30)
+    report = box.get("report", {})
+    report["rps_while_sampling"] = round(result["rps"])
+    return report
 
 
 def top_functions(raw: Path, *, own: bool, n: int = 25) -> list[tuple[str, float]]:
@@ -245,6 +288,48 @@ def _short(frame: str) -> str:
     return f"{name} ({file})"
 
 
+def start_reference(dsn: str, work: Path) -> Server:
+    port = free_port()
+    env = dict(os.environ, REF_DATABASE_URL=dsn, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+    argv = [str(BIN / "uvicorn"), "bench.reference_app:app", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    argv += ["--log-level", "warning"]
+    return start_server("reference", argv, env, port, work)
+
+
+def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median round by throughput carries the figures; acks and in-flight add up."""
+    ordered = sorted(rounds, key=lambda r: r["rps"])
+    median = dict(ordered[len(ordered) // 2])
+    median["acked"] = [eid for r in rounds for eid in r["acked"]]
+    median["in_flight_at_stop"] = sum(r["in_flight_at_stop"] for r in rounds)
+    median["rounds_rps"] = [round(r["rps"], 1) for r in rounds]
+    return median
+
+
+def _parse_variant(text: str) -> tuple[str, str]:
+    name, sep, patches = text.partition("=")
+    if not sep or not name or not patches:
+        raise SystemExit(f"--variant wants NAME=PATCH[,PATCH], got {text!r}")
+    return name, patches
+
+
+def git_state() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "hub", "web", "adapters"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except OSError:
+        return "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=20)
@@ -252,8 +337,27 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--senders", type=int, default=2000)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measured runs per target, alternating reference and hub (median reported)",
+    )
     parser.add_argument("--profile", default="", help="also record the hub with py-spy to PREFIX")
+    parser.add_argument(
+        "--pg-waits", action="store_true", help="also sample pg_stat_activity in an extra hub run"
+    )
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="NAME=PATCH[,PATCH]: also measure a hub with bench/hub_patched.py patches",
+    )
+    parser.add_argument(
+        "--wait-quiet", type=float, default=180, help="wait up to S s for an idle machine"
+    )
+    parser.add_argument("--quiet-pct", type=float, default=12, help="idle means below this busy %%")
     args = parser.parse_args()
     wrk = ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="hub-bench-ingest-"))
@@ -262,77 +366,125 @@ def main() -> None:
     figures: dict[str, Any] = {
         "bench": "ingest",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git": git_state(),
         "cpus": os.cpu_count(),
         "connections": args.connections,
         "threads": args.threads,
         "duration_s": args.duration,
         "warmup_s": args.warmup,
+        "rounds": args.rounds,
         "senders": args.senders,
     }
 
-    # --- reference ---------------------------------------------------------------------------
-    ref: dict[str, Any] | None = None
-    if not args.skip_reference:
-        port = free_port()
-        env = dict(os.environ, REF_DATABASE_URL=dsn, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
-        server = start_server(
-            "reference",
-            [
-                str(BIN / "uvicorn"),
-                "bench.reference_app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-            port,
-            work,
-        )
-        with running(server):
-            _, ref = measure(wrk, server, "/messages", "", args, work, "r")
+    # Every server stays up for the whole run, so the measured runs can alternate: a burst of
+    # load from another job on this shared machine then hits every target alike.
+    variants = [("hub", "")] + [_parse_variant(v) for v in args.variant]
+    ref_server = None if args.skip_reference else start_reference(dsn, work)
+    hubs: list[dict[str, Any]] = []
+    waits = profile = None
+    try:
+        for name, patches in variants:
+            server = start_hub(dsn, work / f"{name}-data", work, name=name, patches=patches)
+            hubs.append({"name": name, "patches": patches, "server": server, "rounds": []})
+            setup = setup_hub(server.url)
+            hubs[-1]["setup"] = setup
+            hubs[-1]["path"] = f"/api/v1/inboxes/{setup.inbox_id}/messages"
+        ref_rounds: list[dict[str, Any]] = []
+        targets: list[tuple[str, str, Server, str, str, list[dict[str, Any]]]] = []
+        if ref_server is not None:
+            targets.append(("reference", "r", ref_server, "/messages", "", ref_rounds))
+        for k, h in enumerate(hubs):
+            tag = "h" if k == 0 else f"v{k}x"
+            h["tag"] = tag
+            targets.append(
+                (h["name"], tag, h["server"], h["path"], h["setup"].api_key, h["rounds"])
+            )
+        for _, tag, server, path, token, _ in targets:
+            args._server_pid = server.pid
+            run_wrk(wrk, server.url, path, token, f"w{tag}", args.warmup, args, work)
+        for n in range(1, args.rounds + 1):
+            for name, tag, server, path, token, rounds in targets:
+                background = wait_quiet(args.wait_quiet, args.quiet_pct)
+                args._server_pid = server.pid
+                result = run_wrk(
+                    wrk, server.url, path, token, f"m{tag}{n}", args.duration, args, work
+                )
+                result["background_busy_pct_before"] = background
+                rounds.append(result)
+                print(summary_line(f"{name}#{n}", result), flush=True)
+        main_hub = hubs[0]
+        key = main_hub["setup"].api_key
+        if args.pg_waits:
+            waits = pg_waits_hub(wrk, main_hub["server"], main_hub["path"], key, args, work)
+        if args.profile:
+            profile = profile_hub(wrk, main_hub["server"], main_hub["path"], key, args, work)
+    finally:
+        if ref_server is not None:
+            stop_server(ref_server)
+        for h in hubs:
+            stop_server(h["server"])
+
+    ref = merge_rounds(ref_rounds) if ref_rounds else None
+    if ref is not None and ref_server is not None:
         ref_check = asyncio.run(
-            verify("SELECT external_id FROM ref_message WHERE external_id LIKE 'mr-%'", ref)
+            verify("SELECT external_id FROM ref_message WHERE external_id LIKE 'mr%'", ref)
         )
         print(summary_line("reference", ref), flush=True)
         print(f"reference durability {ref_check}", flush=True)
-        figures["reference"] = _figures(ref, ref_check, server)
+        figures["reference"] = _figures(ref, ref_check, ref_server)
+    for k, h in enumerate(hubs):
+        result = merge_rounds(h["rounds"])
+        check = asyncio.run(
+            verify(
+                "SELECT provider_message_id FROM message WHERE inbox = $1"
+                f" AND provider_message_id LIKE 'm{h['tag']}%'",
+                result,
+                h["setup"].inbox_id,
+            )
+        )
+        server = h["server"]
+        totals = asyncio.run(_hub_totals(h["setup"].inbox_id))
+        print(summary_line(h["name"], result), flush=True)
+        print(f"{h['name']} durability {check}", flush=True)
+        print(f"{h['name']} totals {totals}; server log {server.log_summary()}", flush=True)
+        for kind, count in server.log_kinds().items():
+            print(f"  {h['name']} log: {count} x {kind}", flush=True)
+        entry = _figures(result, check, server)
+        entry["totals"] = totals
+        if h["patches"]:
+            entry["patches"] = h["patches"]
+        if ref:
+            # per round (the two ran back to back, under the same background load), then median
+            per_round = [
+                h_r["rps"] / r_r["rps"] for h_r, r_r in zip(h["rounds"], ref_rounds, strict=True)
+            ]
+            entry["ratio_per_round"] = [round(x, 3) for x in per_round]
+            entry["ratio_to_reference"] = round(statistics.median(per_round), 3)
+            r, c = figures["reference"]["cpu"], entry["cpu"]
+            entry["cpu_cost_ratio_to_reference"] = round(
+                (c["server_ms_per_request"] + c["postgres_ms_per_request"])
+                / (r["server_ms_per_request"] + r["postgres_ms_per_request"]),
+                2,
+            )
+            print(
+                f"ratio {h['name']}/reference {entry['ratio_to_reference']:.2f};"
+                f" CPU per request (server + PostgreSQL): reference {r['server_ms_per_request']}"
+                f" + {r['postgres_ms_per_request']} ms, {h['name']} {c['server_ms_per_request']}"
+                f" + {c['postgres_ms_per_request']} ms ({entry['cpu_cost_ratio_to_reference']}x)",
+                flush=True,
+            )
+        if k == 0:
+            figures["hub"] = entry
+            if ref:
+                figures["ratio_hub_to_reference"] = entry["ratio_to_reference"]
+        else:
+            figures.setdefault("variants", {})[h["name"]] = entry
+    if waits:
+        from bench.pg_waits import print_report
 
-    # --- hub ---------------------------------------------------------------------------------
-    server = start_hub(dsn, work / "hub-data", work)
-    with running(server):
-        setup = setup_hub(server.url)
-        path = f"/api/v1/inboxes/{setup.inbox_id}/messages"
-        _warm, hub = measure(wrk, server, path, setup.api_key, args, work, "h")
-        profile = (
-            profile_hub(wrk, server, path, setup.api_key, args, work) if args.profile else None
-        )
-    hub_check = asyncio.run(
-        verify(
-            "SELECT provider_message_id FROM message WHERE inbox = $1"
-            " AND provider_message_id LIKE 'mh-%'",
-            hub,
-            setup.inbox_id,
-        )
-    )
-    totals = asyncio.run(_hub_totals(setup.inbox_id))
-    print(summary_line("hub", hub), flush=True)
-    print(f"hub durability {hub_check}", flush=True)
-    print(f"hub totals {totals}; server log {server.log_summary()}", flush=True)
-    for kind, count in server.log_kinds().items():
-        print(f"  hub log: {count} x {kind}", flush=True)
-    figures["hub"] = _figures(hub, hub_check, server)
-    figures["hub"]["totals"] = totals
-    if ref:
-        figures["ratio_hub_to_reference"] = round(hub["rps"] / ref["rps"], 3)
-        print(f"ratio hub/reference {figures['ratio_hub_to_reference']:.2f}", flush=True)
+        print(f"extra hub run with pg_stat_activity sampling: {waits['rps_while_sampling']} req/s")
+        print_report(waits)
+        figures["pg_waits"] = waits
     if profile:
         figures["profile"] = {k: v for k, v in profile.items() if k != "top_total"}
         print(f"profile ({profile['rps_under_profiler']} req/s under py-spy): {profile['raw']}")
@@ -360,6 +512,8 @@ def _figures(r: dict[str, Any], check: dict[str, Any], server: Server) -> dict[s
         "p99_ms": round(lat["p99"] / 1000, 2),
         "max_ms": round(lat["max"] / 1000, 2),
         "cpu": r["cpu"],
+        "background_busy_pct_before": r.get("background_busy_pct_before"),
+        "rounds_rps": r.get("rounds_rps"),
         "durability": check,
         "server_log": server.log_summary(),
         "server_log_kinds": server.log_kinds(),
