@@ -1,27 +1,27 @@
 """A proposed rewrite of the SQL of hub.conversations.list_conversations (bench only).
 
-`python bench/list_query.py --proposed` swaps this in for the real function so the same cases
-can be timed before and after. Nothing in hub/ is changed; port what helps. Differences:
+`python bench/list_query.py --proposed [--compare]` swaps this in for the real function so the
+same cases can be timed before and after (--compare checks every page against the hub's).
+Nothing in hub/ is changed; port what helps. Relative to the hub at 7f654f0 (which already splits
+the search into a UNION of a message branch and a subject branch, each ordered and limited):
 
-1. Full-text search: the predicate `c.id IN (SELECT m.conversation ... @@ q) OR subject @@ q`
-   cannot become a join (the OR), so PostgreSQL runs the message search as a (hashed or, when it
-   does not fit work_mem, a plain materialised) sub-plan per conversation row: ~1 s for a rare
-   word, > 60 s for a common one at 1M/5M. Here it is two top-N branches merged with UNION:
-     A. conversations with a matching message, as an EXISTS semi-join: the planner can walk the
-        list index newest-first and probe each conversation's messages (common words), or start
-        from the GIN index and sort the few hits (rare words);
-     B. conversations whose subject matches, gated by an uncorrelated EXISTS (a one-time filter)
-        so inboxes that never carry subjects (chat channels) skip the branch instead of walking
-        every conversation in them looking for a subject. Needs the partial index
-        conversation (inbox) WHERE subject <> ''.
-2. Custom plans: the statement runs with plan_cache_mode = force_custom_plan (SET LOCAL in its
-   transaction). With asyncpg's statement cache PostgreSQL switches to a generic plan after five
-   executions, and a generic plan cannot know whether the word is rare or common: measured 30 s+
-   (statement timeout) for a rare word once the generic plan was chosen.
-3. A single status (or visible inbox) is compared with `=` instead of `= ANY(array)`, so the
+1. Subject gate: the subject branch also requires an uncorrelated
+   EXISTS (an inbox in scope that has a conversation with a subject), which PostgreSQL runs once
+   as a one-time filter. Chat inboxes never carry subjects, so without it an agent who sees only
+   WhatsApp/Telegram walks every one of their conversations recomputing to_tsvector(subject)
+   (the planner assumes subject matches are spread evenly over inboxes): 0.7-0.9 s -> 12 ms.
+   Needs `CREATE INDEX conversation_subject_inbox_idx ON conversation (inbox) WHERE subject <> ''`.
+2. A single status (or visible inbox) is compared with `=` instead of `= ANY(array)`, so the
    (status, last_message_at DESC, id DESC) index can return rows already in order.
-4. The tag filter compares conversation_tag.tag with the tag's id (an InitPlan), so the semi-join
-   probes (tag, conversation) directly instead of joining tag for every candidate.
+3. The tag filter compares conversation_tag.tag with the tag's id (an InitPlan), so the
+   semi-join probes (tag, conversation) directly instead of joining tag for every candidate.
+4. plan_cache_mode = force_custom_plan for the statement (SET LOCAL in a read-only transaction).
+   Defensive: the hub's statement keeps custom plans today only because LIMIT is a bind
+   parameter (a generic plan assumes 10 % of the rows and so always costs more). With a literal
+   LIMIT PostgreSQL switched to the generic plan after five executions and a rare word took
+   more than 30 s (statement timeout).
+Outside this file (measured separately, see bench/README.md): a statistics target of 1000 on the
+message FTS expression index, and optionally a stored tsvector column for message text.
 """
 
 from __future__ import annotations

@@ -8,9 +8,11 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from hub import conversations, inbox_views
+from hub import conversations, inbox_views, inboxes
 from hub.access import NotFound
 from hub.contract import UnknownChannel, adapter_class
+from hub.crypto import decrypt_json
+from hub.services import current
 from web.inbox.list_pages import list_context
 from web.inbox.listing import ListQuery, fetch_page
 from web.inbox.render import channel_name, html, when
@@ -43,6 +45,17 @@ def _outside_window(conversation: dict[str, Any], limits: dict[str, Any] | None)
     if not hours or last_inbound is None:
         return False
     return dt.datetime.now(dt.UTC) - last_inbound > dt.timedelta(hours=int(hours))
+
+
+async def _templates(
+    conversation: dict[str, Any], limits: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The inbox's approved templates, for channels with a reply window (one query, only then)."""
+    if not (limits or {}).get("reply_window_hours"):
+        return []
+    row = await inboxes.get_inbox(int(conversation["inbox_id"]), include_inactive=True)
+    config = decrypt_json(current().settings.secret_key, row["config_encrypted"])
+    return [t for t in config.get("templates") or [] if isinstance(t, dict) and t.get("name")]
 
 
 def _header_context(
@@ -112,6 +125,7 @@ async def conversation_page(
         contact=contact,
         limits=limits,
         outside_window=_outside_window(conversation, limits),
+        templates=await _templates(conversation, limits),
     )
     return html("inbox/conversation.html", context, host=viewer.host)
 

@@ -24,9 +24,43 @@ export class Composer {
     this.saveTimer = 0;
     this.sending = false;
     this.replyPlaceholder = this.text.placeholder;
+    // Approved templates (WhatsApp): the only message a channel with a closed window accepts.
+    const picker = document.getElementById("composer-template-picker");
+    this.templates = picker ? JSON.parse(picker.dataset.templates || "[]") : [];
+    this.templateSelect = document.getElementById("composer-template");
+    this.templateFields = document.getElementById("composer-template-fields");
     this.restore();
     this.install();
+    this.renderTemplateFields();
     this.update();
+  }
+
+  get template() {
+    const name = this.templateSelect ? this.templateSelect.value : "";
+    return this.mode === "reply" ? this.templates.find((t) => t.name === name) || null : null;
+  }
+
+  templateValues() {
+    return [...(this.templateFields ? this.templateFields.querySelectorAll("input") : [])].map((i) => i.value.trim());
+  }
+
+  renderTemplateFields() {
+    if (!this.templateFields) return;
+    this.templateFields.replaceChildren();
+    const template = this.template;
+    (template ? template.variables || [] : []).forEach((name, index) => {
+      const input = document.createElement("input");
+      input.placeholder = `${name} {{${index + 1}}}`;
+      input.setAttribute("aria-label", name);
+      input.addEventListener("input", () => this.update());
+      this.templateFields.append(input);
+    });
+  }
+
+  templateText(template, values) {
+    // What the customer will read, kept as the message's text in the timeline.
+    const body = template.body || `[template ${template.name}]`;
+    return body.replace(/\{\{(\d+)\}\}/g, (match, n) => values[Number(n) - 1] || match);
   }
 
   get mode() {
@@ -84,6 +118,10 @@ export class Composer {
         this.save();
       }
       if (event.target === this.files) this.update();
+      if (event.target === this.templateSelect) {
+        this.renderTemplateFields();
+        this.update();
+      }
     });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -97,6 +135,11 @@ export class Composer {
     const length = this.text.value.trim().length;
     const files = [...this.files.files];
     if (this.mode === "reply") {
+      if (this.template) {
+        if (files.length) return "A template is sent as approved: remove the attachments.";
+        if (this.templateValues().some((v) => !v)) return "Fill in every template variable.";
+        return "";
+      }
       if (this.maxLength && length > this.maxLength) {
         return `This channel accepts at most ${this.maxLength.toLocaleString()} characters (${length.toLocaleString()} now).`;
       }
@@ -132,7 +175,8 @@ export class Composer {
     const files = [...this.files.files];
     const problem = this.problems();
     if (problem) return this.showError(problem);
-    if (!text && !files.length) return this.showError("Write something first.");
+    const template = this.template;
+    if (!text && !files.length && !template) return this.showError("Write something first.");
     this.save();
     this.sending = true;
     this.update();
@@ -144,13 +188,17 @@ export class Composer {
         const uploaded = await api("POST", "/api/v1/attachments", data);
         uploads.push({ upload: uploaded.upload });
       }
+      const values = template ? this.templateValues() : [];
       await api("POST", `/api/v1/conversations/${this.conversation.id}/messages`, {
-        text,
+        text: template ? this.templateText(template, values) : text,
         private: this.mode === "note",
         attachments: uploads,
+        ...(template ? { template: { name: template.name, variables: values } } : {}),
       });
       this.text.value = "";
       this.files.value = "";
+      if (this.templateSelect) this.templateSelect.value = "";
+      this.renderTemplateFields();
       localStorage.removeItem(this.key);
       this.showError("");
       await this.conversation.append();
