@@ -1,0 +1,29 @@
+"""Finer statistics for the message full-text index, so rare words are estimated as rare."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+ID = "2026-11-23T01:15:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "statistics target 1000 on message_fts_idx"
+
+# Without it every word missing from the statistics is estimated at ~2,400 matches, and a search
+# for a rare word plus a status filter scanned every open conversation (bench/README.md).
+STATEMENTS = [
+    "ALTER INDEX message_fts_idx ALTER COLUMN 1 SET STATISTICS 1000",
+    "ANALYZE message",
+]
+
+
+async def forwards() -> MigrationManager:
+    manager = MigrationManager(migration_id=ID, app_name="hub", description=DESCRIPTION)
+
+    async def run() -> None:
+        from piccolo.engine import engine_finder
+
+        engine = engine_finder()
+        assert engine is not None
+        for statement in STATEMENTS:
+            await engine.run_ddl(statement)
+
+    manager.add_raw(run)
+    return manager
