@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -72,22 +72,18 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         raise InvalidChange("cursor is not one this API returned") from None
 
 
-async def list_conversations(
+def filter_conditions(
     filters: ListFilters,
     *,
     agent: AgentInfo,
     visible_inboxes: Sequence[int] | None,
-    limit: int = 25,
-    cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page, newest activity first; returns (items, next cursor)."""
+    arg: Callable[[Any], str],
+) -> list[str]:
+    """SQL conditions on `conversation c` for every list filter except search and the cursor.
+
+    `arg` adds a bind parameter and returns its placeholder. Shared by every list ordering.
+    """
     where: list[str] = []
-    args: list[Any] = []
-
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
     for status in filters.status:
         if status not in Status.__members__.values():
             raise InvalidChange(f"status must be one of {', '.join(Status)}")
@@ -124,6 +120,25 @@ async def list_conversations(
             f"c.id IN (SELECT x.conversation FROM conversation_tag x JOIN tag t ON t.id = x.tag"
             f" WHERE t.name = {arg(filters.tag.strip().lower())})"
         )
+    return where
+
+
+async def list_conversations(
+    filters: ListFilters,
+    *,
+    agent: AgentInfo,
+    visible_inboxes: Sequence[int] | None,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page, newest activity first; returns (items, next cursor)."""
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = filter_conditions(filters, agent=agent, visible_inboxes=visible_inboxes, arg=arg)
     if cursor:
         at, last_id = decode_cursor(cursor)
         where.append(f"(c.last_message_at, c.id) < ({arg(at)}, {arg(last_id)})")

@@ -17,7 +17,7 @@ import msgspec
 
 from hub.access import NotFound
 from hub.auth import AgentInfo
-from hub.conversations import InvalidChange, ListFilters, Priority, Status
+from hub.conversations import InvalidChange, ListFilters, filter_conditions
 from hub.db.engine import engine
 
 # Counts in the navigation stop at this many ("99+", as badges do): an exact count of 200,000
@@ -159,39 +159,7 @@ def _where(
         args.append(value)
         return f"${len(args)}"
 
-    where: list[str] = []
-    if any(s not in Status.__members__.values() for s in filters.status):
-        raise InvalidChange(f"status must be one of {', '.join(Status)}")
-    if filters.status:
-        where.append(f"c.status = ANY({arg(list(filters.status))}::text[])")
-    if visible is not None:
-        where.append(f"c.inbox = ANY({arg(list(visible))}::int[])")
-    if filters.inbox_id is not None:
-        where.append(f"c.inbox = {arg(filters.inbox_id)}")
-    if filters.channel:
-        where.append(f"c.inbox IN (SELECT id FROM inbox WHERE channel = {arg(filters.channel)})")
-    if filters.assignee == "me":
-        where.append(f"c.assignee = {arg(agent.id)}")
-    elif filters.assignee == "none":
-        where.append("c.assignee IS NULL")
-    elif filters.assignee is not None:
-        try:
-            where.append(f"c.assignee = {arg(int(filters.assignee))}")
-        except ValueError:
-            raise InvalidChange("assignee_id must be an agent id, 'me' or 'none'") from None
-    if filters.team_id is not None:
-        where.append(f"c.team = {arg(filters.team_id)}")
-    if filters.priority:
-        if filters.priority not in Priority.__members__.values():
-            raise InvalidChange(f"priority must be one of {', '.join(Priority)}")
-        where.append(f"c.priority = {arg(filters.priority)}")
-    if filters.contact_id is not None:
-        where.append(f"c.contact = {arg(filters.contact_id)}")
-    if filters.tag:
-        where.append(
-            "c.id IN (SELECT x.conversation FROM conversation_tag x JOIN tag t ON t.id = x.tag"
-            f" WHERE t.name = {arg(filters.tag.strip().lower())})"
-        )
+    where = filter_conditions(filters, agent=agent, visible_inboxes=visible, arg=arg)
     if filters.q and filters.q.strip():
         query = arg(filters.q.strip())
         where.append(
