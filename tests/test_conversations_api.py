@@ -225,10 +225,13 @@ async def test_inbox_secrets_are_write_only(client: httpx.AsyncClient) -> None:
         "/api/v1/inboxes", json={"name": "x", "channel": "pigeon"}, headers=headers
     )
     assert bad.status_code == 422 and "pigeon" in bad.json()["error"]["message"]
+    assert (await inbound(client, headers, inbox["id"], "before-delete")).status_code == 201
     assert (
         await client.delete(f"/api/v1/inboxes/{inbox['id']}", headers=headers)
     ).status_code == 204
     assert (await client.get(f"/api/v1/inboxes/{inbox['id']}", headers=headers)).status_code == 404
+    # The inbox's channel was cached by the first message; deactivation must still refuse the next.
+    assert (await inbound(client, headers, inbox["id"], "after-delete")).status_code == 404
 
 
 async def test_reply_with_an_uploaded_attachment(

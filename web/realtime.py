@@ -81,6 +81,12 @@ class Relay:
         reading from the table makes that harmless: each event is relayed once, in order.
         """
         async with self._lock:
+            if not self.subscribers:
+                # Nobody to hand events to: skip reading them. Ids are in commit order, so every
+                # event up to `up_to` is committed and a socket that starts live starts after it;
+                # a socket that resumes reads its own backfill from the table.
+                self.last_id = max(self.last_id, up_to)
+                return
             while up_to > self.last_id:
                 page = await events.events_after(self.last_id, limit=BACKFILL_PAGE)
                 if not page:

@@ -157,11 +157,10 @@ async def api_channel_inbound(
 ) -> Response[dict[str, Any]]:
     """Deliver a customer's message into an API-channel inbox: 201 when new, 200 when `external_id` was seen."""
     await access.check_inbox(principal.agent, inbox_id)
-    row = await inboxes.get_inbox(inbox_id)
-    if row["channel"] != "api":
+    channel = await inboxes.active_channel(inbox_id)
+    if channel != "api":
         raise ApiError(
-            422,
-            f"inbox {inbox_id} is a {row['channel']} inbox; only API inboxes accept messages here",
+            422, f"inbox {inbox_id} is a {channel} inbox; only API inboxes accept messages here"
         )
     if not data.external_id.strip():
         raise ApiError(400, "external_id must not be empty")
