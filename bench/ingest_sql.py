@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ingest_sql.py [--seconds 10] [--batch 16] [--workers 2]
                                          [--drop-index NAME ...] [--apikey]
+                                         [--function hub_ingest|hub_ingest_loop]
 
 A fresh database hub_bench_sql (migrated with `hub migrate`), one `api` inbox, then `--workers`
 connections each calling `SELECT hub_ingest($1)` in its own transaction with `--batch` items
@@ -63,6 +64,13 @@ async def ingest_load(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
     conn = await asyncpg.connect(dsn)
     for name in args.drop_index:
         await conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+    if args.function == "hub_ingest_loop":
+        # The per-message version this replaced (migration 2026-11-22T23:30), for comparison.
+        from hub.db.migrations.hub_2026_11_22t23_30_00_000000 import INGEST_FUNCTION
+
+        await conn.execute(
+            INGEST_FUNCTION.replace("FUNCTION hub_ingest(", "FUNCTION hub_ingest_loop(", 1)
+        )
     inbox = await conn.fetchval(
         "INSERT INTO inbox (name, channel, config_encrypted, public_token)"
         " VALUES ('sql bench', 'api', '', md5(random()::text)) RETURNING id"
@@ -85,7 +93,7 @@ async def ingest_load(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
             batch.sort(key=lambda i: (i["sender"]["kind"], i["sender"]["address"]))
             payload = json.dumps(batch)
             async with c.transaction():
-                await c.fetchval("SELECT hub_ingest($1::jsonb)", payload)
+                await c.fetchval(f"SELECT {args.function}($1::jsonb)", payload)
             if time.monotonic() >= start_measure:
                 measured["items"] += len(batch)
                 measured["batches"] += 1
@@ -100,7 +108,7 @@ async def ingest_load(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
     for c in conns:
         await c.close()
     return {
-        "mode": "hub_ingest",
+        "mode": args.function,
         "batch": args.batch,
         "workers": args.workers,
         "dropped_indexes": args.drop_index,
@@ -155,6 +163,12 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=2000)
     parser.add_argument("--drop-index", action="append", default=[])
     parser.add_argument("--apikey", action="store_true")
+    parser.add_argument(
+        "--function",
+        default="hub_ingest",
+        choices=["hub_ingest", "hub_ingest_loop"],
+        help="hub_ingest_loop: the earlier per-message function, for comparison",
+    )
     args = parser.parse_args()
     dsn = asyncio.run(recreate_database(DATABASE))
     if args.apikey:

@@ -74,17 +74,20 @@ def decode_notice(raw: bytes) -> Notice:
 
 async def publish(events: Sequence[Event]) -> None:
     """Notify every process of committed events. Failures are logged: readers resume from the table."""
-    if not events:
-        return
+    if events:
+        await notify(max(e.id for e in events))
+
+
+async def notify(last_id: int) -> None:
+    """Tell every process that events up to `last_id` are committed."""
     from hub.services import current
 
     try:
-        await current().fanout.publish(
-            CHANNEL, msgspec.json.encode(Notice(max(e.id for e in events)))
-        )
+        await current().fanout.publish(CHANNEL, msgspec.json.encode(Notice(last_id)))
     except Exception:
         log.exception(
-            "could not publish %d events; clients will catch up from the event table", len(events)
+            "could not publish events up to %d; clients will catch up from the event table",
+            last_id,
         )
 
 

@@ -35,12 +35,19 @@ class IngestResult(msgspec.Struct, frozen=True):
     contact_id: int | None = None
     conversation_created: bool = False
     reopened: bool = False
-    message: dict[str, Any] = {}
+    # The message as the API shows it, as PostgreSQL encoded it: the API channel answers with
+    # these bytes as they are (decoding and re-encoding them was a visible share of a request).
+    message_json: msgspec.Raw = msgspec.field(default=msgspec.Raw(b"{}"), name="message")
+
+    @property
+    def message(self) -> dict[str, Any]:
+        decoded: dict[str, Any] = msgspec.json.decode(self.message_json)
+        return decoded
 
 
 class _Batch(msgspec.Struct):
     results: list[IngestResult]
-    events: list[events.Event]
+    last_event_id: int | None = None
 
 
 _batch_decoder = msgspec.json.Decoder(_Batch)
@@ -168,7 +175,8 @@ class _Committer:
             return
         for (_, future), result in zip(batch, stored.results, strict=True):
             _settle(future, result=result)
-        await events.publish(stored.events)
+        if stored.last_event_id is not None:
+            await events.notify(stored.last_event_id)
 
 
 def _settle(
@@ -257,10 +265,13 @@ async def _apply_edit(inbound: Inbound) -> IngestResult | None:
                 ],
                 actor_type="contact",
             )
-        message = msgspec.json.decode(await conn.fetchval("SELECT hub_message_json($1)", row["id"]))
+        message = await conn.fetchval("SELECT hub_message_json($1)", row["id"])
     await events.publish(emitted)
     return IngestResult(
-        created=False, message_id=row["id"], conversation_id=row["conversation"], message=message
+        created=False,
+        message_id=row["id"],
+        conversation_id=row["conversation"],
+        message_json=msgspec.Raw(message.encode()),
     )
 
 

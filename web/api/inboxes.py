@@ -7,7 +7,7 @@ import binascii
 from typing import Any
 
 import msgspec
-from litestar import Response, delete, get, patch, post, put
+from litestar import MediaType, Response, delete, get, patch, post, put
 
 from hub import access, audit, inboxes, ingest
 from hub.auth import Principal
@@ -154,7 +154,7 @@ async def set_members(principal: Principal, inbox_id: int, data: Members) -> Mem
 @post("/api/v1/inboxes/{inbox_id:int}/messages", tags=["api channel"], status_code=201)
 async def api_channel_inbound(
     principal: Principal, inbox_id: int, data: ApiInboundMessage
-) -> Response[dict[str, Any]]:
+) -> Response[bytes]:
     """Deliver a customer's message into an API-channel inbox: 201 when new, 200 when `external_id` was seen."""
     await access.check_inbox(principal.agent, inbox_id)
     channel = await inboxes.active_channel(inbox_id)
@@ -182,7 +182,11 @@ async def api_channel_inbound(
             attachments=files,
         )
     )
-    return Response(result.message, status_code=201 if result.created else 200)
+    return Response(
+        bytes(result.message_json),
+        status_code=201 if result.created else 200,
+        media_type=MediaType.JSON,
+    )
 
 
 handlers = [
