@@ -176,7 +176,7 @@ class _Committer:
         for (_, future), result in zip(batch, stored.results, strict=True):
             _settle(future, result=result)
         if stored.last_event_id is not None:
-            await events.notify(stored.last_event_id)
+            events.notify_soon(stored.last_event_id)
 
 
 def _settle(

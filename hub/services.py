@@ -86,9 +86,10 @@ async def stop() -> None:
         if services._worker_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await services._worker_task
-    from hub import ingest
+    from hub import events, ingest
 
     await ingest.stop()
+    await events.stop()
     await services.fanout.stop()
     await services.queue.disconnect()
     await engine.stop()

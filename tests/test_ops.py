@@ -18,7 +18,11 @@ async def test_metrics_are_prometheus_text(client: Client) -> None:
     await client.get("/ready")
     response = await client.get("/metrics")
     assert response.status_code == 200
-    assert "hub_requests_total" in response.text
+    labels = 'app_name="hub",method="GET",path="/ready",status_code="200"'
+    assert f"hub_requests_total{{{labels}}}" in response.text
+    assert f"hub_request_duration_seconds_count{{{labels}}}" in response.text
+    assert "hub_requests_in_progress" in response.text
+    assert 'path="/metrics"' not in response.text
 
 
 async def test_openapi_document(client: Client) -> None:

@@ -11,7 +11,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -22,6 +22,7 @@ from web.api import api_keys, attachments, conversations, events, inboxes
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
 from web.logs import configure as configure_logging
+from web.metrics import metrics_middleware
 from web.security import provide_principal
 
 HERE = Path(__file__).parent
@@ -47,9 +48,6 @@ def create_app(
             await realtime.relay.stop()
             await services.stop()
 
-    prometheus = PrometheusConfig(
-        app_name="hub", prefix="hub", group_path=True, exclude=["/metrics", "/health"]
-    )
     return Litestar(
         route_handlers=[
             ops.health,
@@ -75,7 +73,7 @@ def create_app(
         ],
         dependencies={"principal": Provide(provide_principal)},
         lifespan=[lifespan],
-        middleware=[prometheus.middleware],
+        middleware=[metrics_middleware],
         exception_handlers={
             **domain_handlers(),
             HTTPException: http_exception_handler,

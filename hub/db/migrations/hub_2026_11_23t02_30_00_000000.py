@@ -130,9 +130,10 @@ BEGIN
     SELECT id, conversation INTO v_existing, v_conversation FROM message
      WHERE inbox = v_inbox AND provider_message_id = item->>'provider_message_id';
     IF FOUND THEN
+        SELECT data INTO v_message_json FROM hub_messages_json(ARRAY[v_existing]);
         result := jsonb_build_object(
             'created', false, 'message_id', v_existing, 'conversation_id', v_conversation,
-            'message', hub_message_json(v_existing));
+            'message', v_message_json);
         RETURN;
     END IF;
 
@@ -167,12 +168,17 @@ BEGIN
 
     IF v_conversation IS NULL THEN
         SELECT team INTO v_team FROM inbox WHERE id = v_inbox;
+        -- Born with this message counted: no second write of a row with eleven indexes.
         INSERT INTO conversation (inbox, contact, status, priority, subject, team, unread_count,
-                                  created_at, updated_at, last_message_at, meta)
-        VALUES (v_inbox, v_contact, 'open', 'none', coalesce(item->>'subject', ''), v_team, 0,
-                now(), now(), v_at, '{}'::jsonb)
+                                  created_at, updated_at, last_message_at, last_inbound_at,
+                                  waiting_since, meta)
+        VALUES (v_inbox, v_contact, 'open', 'none', coalesce(item->>'subject', ''), v_team,
+                CASE WHEN v_auto THEN 0 ELSE 1 END, now(), now(), v_at, v_at,
+                CASE WHEN v_auto THEN NULL ELSE v_at END, '{}'::jsonb)
         RETURNING id INTO v_conversation;
         v_conversation_created := true;
+        v_status := 'open';
+        v_new_status := 'open';
     END IF;
 
     INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id, text, html,
@@ -192,21 +198,25 @@ BEGIN
          ORDER BY n;
     END IF;
 
-    SELECT status INTO v_status FROM conversation WHERE id = v_conversation FOR UPDATE;
-    v_new_status := CASE WHEN v_auto THEN v_status ELSE 'open' END;
-    UPDATE conversation SET
-        last_message_at = greatest(last_message_at, v_at),
-        last_inbound_at = greatest(coalesce(last_inbound_at, v_at), v_at),
-        waiting_since = CASE WHEN v_auto THEN waiting_since ELSE coalesce(waiting_since, v_at) END,
-        unread_count = unread_count + CASE WHEN v_auto THEN 0 ELSE 1 END,
-        status = v_new_status,
-        snoozed_until = CASE WHEN v_new_status = 'open' THEN NULL ELSE snoozed_until END,
-        resolved_at = CASE WHEN v_new_status = 'open' THEN NULL ELSE resolved_at END,
-        updated_at = now()
-    WHERE id = v_conversation;
+    IF NOT v_conversation_created THEN
+        SELECT status INTO v_status FROM conversation WHERE id = v_conversation FOR UPDATE;
+        v_new_status := CASE WHEN v_auto THEN v_status ELSE 'open' END;
+        UPDATE conversation SET
+            last_message_at = greatest(last_message_at, v_at),
+            last_inbound_at = greatest(coalesce(last_inbound_at, v_at), v_at),
+            waiting_since = CASE WHEN v_auto THEN waiting_since ELSE coalesce(waiting_since, v_at) END,
+            unread_count = unread_count + CASE WHEN v_auto THEN 0 ELSE 1 END,
+            status = v_new_status,
+            snoozed_until = CASE WHEN v_new_status = 'open' THEN NULL ELSE snoozed_until END,
+            resolved_at = CASE WHEN v_new_status = 'open' THEN NULL ELSE resolved_at END,
+            updated_at = now()
+        WHERE id = v_conversation;
+    END IF;
 
-    v_message_json := hub_message_json(v_message);
-    v_conv_json := hub_conversation_json(v_conversation);
+    -- The set-returning forms: planned once per connection here, where the one-id functions
+    -- would be parsed and planned again on every call.
+    SELECT data INTO v_message_json FROM hub_messages_json(ARRAY[v_message]);
+    SELECT data INTO v_conv_json FROM hub_conversations_json(ARRAY[v_conversation]);
     IF v_conversation_created THEN
         events := events || jsonb_build_object(
             'type', 'conversation.created', 'conversation', v_conversation, 'inbox', v_inbox,
@@ -317,11 +327,17 @@ BEGIN
       INTO f_n, f_conv, f_contact, s_n, d_n, d_id, d_conv, f_named
       FROM decided;
 
-    FOR k IN 1 .. coalesce(array_length(d_n, 1), 0) LOOP
-        results[d_n[k]] := jsonb_build_object(
-            'created', false, 'message_id', d_id[k], 'conversation_id', d_conv[k],
-            'message', hub_message_json(d_id[k]));
-    END LOOP;
+    IF d_n IS NOT NULL THEN
+        FOR row IN
+            SELECT u.n, u.id, u.conv, j.data
+              FROM unnest(d_n, d_id, d_conv) AS u(n, id, conv)
+              JOIN hub_messages_json(d_id) j ON j.id = u.id
+        LOOP
+            results[row.n] := jsonb_build_object(
+                'created', false, 'message_id', row.id, 'conversation_id', row.conv,
+                'message', row.data);
+        END LOOP;
+    END IF;
 
     FOR k IN 1 .. coalesce(array_length(s_n, 1), 0) LOOP
         SELECT * INTO one FROM hub_ingest_one(items->(s_n[k] - 1));
