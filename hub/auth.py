@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
-import time
 from dataclasses import dataclass
 
 import msgspec
@@ -19,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from hub.crypto import sha256_hex
 from hub.db.tables import Agent, AgentSession, ApiKey, LoginFailure
 from hub.permissions import Role
+from hub.ttlcache import TtlCache
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so a miss costs as long as a wrong password.
@@ -176,7 +176,7 @@ async def create_api_key(agent_id: int, name: str) -> tuple[dict[str, object], s
 # one serialised them on that row. Keys are cached briefly per process; a revocation clears this
 # process's cache at once and reaches other processes within KEY_CACHE_SECONDS.
 KEY_CACHE_SECONDS = 10.0
-_key_cache: dict[str, tuple[float, Principal]] = {}
+_key_cache: TtlCache[str, Principal] = TtlCache(KEY_CACHE_SECONDS)
 
 
 async def api_key_principal(key: str) -> Principal | None:
@@ -184,8 +184,8 @@ async def api_key_principal(key: str) -> Principal | None:
         return None
     key_hash = sha256_hex(key)
     cached = _key_cache.get(key_hash)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None:
+        return cached
     rows = await ApiKey.raw(
         "SELECT a.id, a.name, a.email, a.role, k.last_used_at < now() - interval '1 minute'"
         " OR k.last_used_at IS NULL AS stale FROM api_key k JOIN agent a ON a.id = k.agent"
@@ -193,12 +193,12 @@ async def api_key_principal(key: str) -> Principal | None:
         key_hash,
     )
     if not rows:
-        _key_cache.pop(key_hash, None)
+        _key_cache.drop(key_hash)
         return None
     if rows[0]["stale"]:
         await ApiKey.update({ApiKey.last_used_at: now()}).where(ApiKey.key_hash == key_hash)
     principal = Principal(_info(rows[0]), "api_key")
-    _key_cache[key_hash] = (time.monotonic() + KEY_CACHE_SECONDS, principal)
+    _key_cache.put(key_hash, principal)
     return principal
 
 

@@ -7,7 +7,6 @@ Writers call `emit` inside their transaction (hub_emit takes the ordering lock a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +15,7 @@ import asyncpg
 import msgspec
 
 from hub.db.engine import engine
+from hub.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -98,42 +98,29 @@ class _Notifier:
 
     Ingest commits many small batches a second; awaiting a NOTIFY round trip after each one kept
     its committer from starting the next batch. A notice only says how far to read, so the
-    latest id stands for all earlier ones.
+    latest id stands for all earlier ones: one task at a time sends until it has caught up.
     """
 
     def __init__(self) -> None:
         self.latest = 0
         self.sent = 0
-        self.wake: asyncio.Event | None = None
         self.task: asyncio.Task[None] | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
 
     def push(self, last_id: int) -> None:
-        loop = asyncio.get_running_loop()
-        if self.loop is not loop or self.task is None or self.task.done():
-            self.loop = loop
-            self.wake = asyncio.Event()
-            self.task = loop.create_task(self._run(), name="event-notifier")
         self.latest = max(self.latest, last_id)
-        assert self.wake is not None
-        self.wake.set()
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._send(), name="event-notifier")
 
-    async def _run(self) -> None:
-        assert self.wake is not None
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            while self.sent < self.latest:
-                target = self.latest
-                await notify(target)
-                self.sent = target
+    async def _send(self) -> None:
+        while self.sent < self.latest:
+            target = self.latest
+            await notify(target)
+            self.sent = target
 
     async def stop(self) -> None:
         task, self.task = self.task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await cancel(task)
         # What was not sent yet is not lost: readers resume from the event table.
         self.latest = self.sent = 0
 

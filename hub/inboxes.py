@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from typing import Any
 
 import asyncpg
@@ -14,6 +13,7 @@ from hub.access import NotFound
 from hub.contract import BaseAdapter, UnknownChannel, adapter_class
 from hub.crypto import decrypt_json, encrypt_json
 from hub.db.engine import engine
+from hub.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
 
@@ -124,19 +124,19 @@ async def get_inbox(inbox_id: int, *, include_inactive: bool = False) -> asyncpg
 # the API channel's request cost. The channel of an inbox never changes; deactivation reaches this
 # process at once and other processes within CHANNEL_CACHE_SECONDS.
 CHANNEL_CACHE_SECONDS = 10.0
-_channel_cache: dict[int, tuple[float, str]] = {}
+_channel_cache: TtlCache[int, str] = TtlCache(CHANNEL_CACHE_SECONDS)
 
 
 async def active_channel(inbox_id: int) -> str:
     """The channel kind of an active inbox (briefly cached); NotFound when unknown or inactive."""
     cached = _channel_cache.get(inbox_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None:
+        return cached
     channel = await _pool().fetchval("SELECT channel FROM inbox WHERE id = $1 AND active", inbox_id)
     if channel is None:
-        _channel_cache.pop(inbox_id, None)
+        _channel_cache.drop(inbox_id)
         raise NotFound(f"no inbox {inbox_id}")
-    _channel_cache[inbox_id] = (time.monotonic() + CHANNEL_CACHE_SECONDS, str(channel))
+    _channel_cache.put(inbox_id, str(channel))
     return str(channel)
 
 
@@ -201,7 +201,7 @@ async def deactivate_inbox(inbox_id: int, *, secret_key: str, public_url: str) -
         log.exception(
             "inbox %s: the channel could not be unregistered; deactivating anyway", inbox_id
         )
-    _channel_cache.pop(inbox_id, None)
+    _channel_cache.drop(inbox_id)
     done = await _pool().fetchval(
         "UPDATE inbox SET active = false WHERE id = $1 AND active RETURNING id", inbox_id
     )

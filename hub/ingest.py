@@ -9,7 +9,6 @@ that is not durable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from hub import attachments, events
 from hub.contacts import normalise
 from hub.contract import Inbound
 from hub.db.engine import engine
+from hub.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -137,11 +137,7 @@ class _Committer:
             ]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel(*self.tasks)
         self.tasks = []
 
     async def _run(self) -> None:

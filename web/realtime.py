@@ -19,6 +19,7 @@ from litestar.exceptions import WebSocketDisconnect
 from hub import access, events
 from hub.db.engine import engine
 from hub.services import current
+from hub.tasks import cancel
 from web.security import principal_from
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,7 @@ class Relay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancel(self._task)
             self._task = None
 
     async def _listen(self) -> None:
@@ -188,9 +187,7 @@ async def agent_socket(socket: WebSocket) -> None:
                     await socket.close(code=4408, reason="too far behind; reconnect with after")
                     return
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+            await cancel(reader)
     except WebSocketDisconnect:
         return
     finally:

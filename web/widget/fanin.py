@@ -21,6 +21,7 @@ import msgspec
 from hub import events, visitors
 from hub.fanout import Fanout
 from hub.services import current
+from hub.tasks import cancel
 from web import realtime
 
 log = logging.getLogger(__name__)
@@ -239,11 +240,7 @@ class Fanin:
             self.tasks.append(asyncio.create_task(self._listen_typing(), name="widget-typing"))
 
     async def _stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel(*self.tasks)
         self.tasks = []
         if self.subscriber is not None:
             realtime.relay.unregister(self.subscriber)

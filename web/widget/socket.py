@@ -17,6 +17,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from hub import visitors
+from hub.tasks import cancel
 from web import realtime
 from web.errors import ApiError
 from web.widget import limits, service
@@ -65,9 +66,7 @@ async def widget_socket(socket: WebSocket) -> None:
         try:
             await _read_loop(socket, conn, ctx, ip, sender)
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
+            await cancel(sender)
     finally:
         await fanin.detach(conn)
 

@@ -1,6 +1,6 @@
 """Raw SQL the model needs beyond Piccolo's column types: the ref sequence and hot indexes."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from hub.db.sql_migration import sql_migration
 
 ID = "2026-11-22T23:16:06:000000"
 VERSION = "1.38.0"
@@ -18,16 +18,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="hub", description=DESCRIPTION)
-
-    async def run() -> None:
-        from piccolo.engine import engine_finder
-
-        engine = engine_finder()
-        assert engine is not None
-        for statement in STATEMENTS:
-            await engine.run_ddl(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, STATEMENTS)

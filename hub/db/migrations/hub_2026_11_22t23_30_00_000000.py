@@ -6,7 +6,7 @@ conversation update and the events. Python (hub/ingest.py) prepares the items an
 transaction; keeping the per-message steps inside PostgreSQL is what makes ingest fast.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from hub.db.sql_migration import sql_migration
 
 ID = "2026-11-22T23:30:00:000000"
 VERSION = "1.38.0"
@@ -253,16 +253,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="hub", description=DESCRIPTION)
-
-    async def run() -> None:
-        from piccolo.engine import engine_finder
-
-        engine = engine_finder()
-        assert engine is not None
-        for statement in STATEMENTS:
-            await engine.run_ddl(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, STATEMENTS)

@@ -1,6 +1,6 @@
 """The conversation JSON shows when a channel's reply window closes (WhatsApp's 24 hours)."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from hub.db.sql_migration import sql_migration
 
 ID = "2026-11-22T23:38:29:000000"
 VERSION = "1.38.0"
@@ -27,15 +27,4 @@ $fn$;
 """
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="hub", description=DESCRIPTION)
-
-    async def run() -> None:
-        from piccolo.engine import engine_finder
-
-        engine = engine_finder()
-        assert engine is not None
-        await engine.run_ddl(CONVERSATION_JSON)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, [CONVERSATION_JSON])

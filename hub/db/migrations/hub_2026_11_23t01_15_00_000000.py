@@ -1,6 +1,6 @@
 """Finer statistics for the message full-text index, so rare words are estimated as rare."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from hub.db.sql_migration import sql_migration
 
 ID = "2026-11-23T01:15:00:000000"
 VERSION = "1.38.0"
@@ -17,16 +17,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="hub", description=DESCRIPTION)
-
-    async def run() -> None:
-        from piccolo.engine import engine_finder
-
-        engine = engine_finder()
-        assert engine is not None
-        for statement in STATEMENTS:
-            await engine.run_ddl(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, STATEMENTS)

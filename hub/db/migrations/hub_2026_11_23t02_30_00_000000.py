@@ -12,7 +12,7 @@ crosses the fan-out needs nothing more, and building and decoding the full event
 inserting them.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from hub.db.sql_migration import sql_migration
 
 ID = "2026-11-23T02:30:00:000000"
 VERSION = "1.38.0"
@@ -255,7 +255,8 @@ DECLARE
     f_n int[];          -- the fast items: known sender, open conversation, new provider id
     f_conv int[];
     f_contact int[];
-    f_named int[];      -- fast items whose sender names a contact that has no name yet
+    f_named int[];      -- fast items whose sender names a contact that has no name yet, and
+    f_named_contact int[];  -- that contact
     s_n int[];          -- the others, one by one
     d_n int[];          -- already stored
     d_id bigint[];
@@ -323,8 +324,9 @@ BEGIN
            array_agg(n ORDER BY n) FILTER (WHERE dup_id IS NOT NULL),
            array_agg(dup_id ORDER BY n) FILTER (WHERE dup_id IS NOT NULL),
            array_agg(dup_conv ORDER BY n) FILTER (WHERE dup_id IS NOT NULL),
-           array_agg(n ORDER BY n) FILTER (WHERE fast AND named)
-      INTO f_n, f_conv, f_contact, s_n, d_n, d_id, d_conv, f_named
+           array_agg(n ORDER BY n) FILTER (WHERE fast AND named),
+           array_agg(contact ORDER BY n) FILTER (WHERE fast AND named)
+      INTO f_n, f_conv, f_contact, s_n, d_n, d_id, d_conv, f_named, f_named_contact
       FROM decided;
 
     IF d_n IS NOT NULL THEN
@@ -353,7 +355,7 @@ BEGIN
         -- A contact known only by address gets the name its sender now gives (rare: one by one).
         FOR k IN 1 .. coalesce(array_length(f_named, 1), 0) LOOP
             UPDATE contact SET name = items->(f_named[k] - 1)->'sender'->>'name', updated_at = now()
-             WHERE id = f_contact[array_position(f_n, f_named[k])] AND name = '';
+             WHERE id = f_named_contact[k] AND name = '';
         END LOOP;
 
         WITH f AS (
@@ -458,16 +460,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="hub", description=DESCRIPTION)
-
-    async def run() -> None:
-        from piccolo.engine import engine_finder
-
-        engine = engine_finder()
-        assert engine is not None
-        for statement in STATEMENTS:
-            await engine.run_ddl(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, STATEMENTS)
