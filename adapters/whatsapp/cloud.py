@@ -19,6 +19,7 @@ from adapters.whatsapp import config as settings
 from adapters.whatsapp import media, parse_cloud, signed_urls, templates, window
 from adapters.whatsapp.errors import CLOUD_REASONS, CLOUD_TRANSIENT, reason
 from adapters.whatsapp.inbound import MediaRef, WithMedia
+from adapters.whatsapp.outbound import check_one_attachment
 from hub.contract import (
     BaseAdapter,
     DeliveryUpdate,
@@ -193,11 +194,7 @@ class CloudChannel(BaseAdapter):
             payload["type"] = "template"
             payload["template"] = templates.cloud_template(template, values)
             return payload
-        if len(message.attachments) > 1:
-            raise PermanentSendError(
-                "WhatsApp sends one attachment per message: send the others as separate replies",
-                code="too_many_attachments",
-            )
+        check_one_attachment(message)
         if message.attachments:
             kind, body = self._media(message.attachments[0], message.text)
             payload["type"] = kind

@@ -24,6 +24,7 @@ from adapters.whatsapp import config as settings
 from adapters.whatsapp import media, parse_twilio, signed_urls, templates, window
 from adapters.whatsapp.errors import TWILIO_REASONS, TWILIO_TRANSIENT, reason
 from adapters.whatsapp.inbound import MediaRef
+from adapters.whatsapp.outbound import check_one_attachment
 from hub.contract import (
     BaseAdapter,
     DeliveryUpdate,
@@ -195,11 +196,7 @@ class TwilioChannel(BaseAdapter):
             if values:
                 params["content_variables"] = templates.twilio_variables(values)
             return params
-        if len(message.attachments) > 1:
-            raise PermanentSendError(
-                "WhatsApp sends one attachment per message: send the others as separate replies",
-                code="too_many_attachments",
-            )
+        check_one_attachment(message)
         if message.text:
             params["body"] = message.text
         if message.attachments:

@@ -24,7 +24,14 @@ from adapters.whatsapp.signed_urls import (
     media_url,
     read_token,
 )
-from hub.contract import DeliveryStatus, DeliveryUpdate, PermanentSendError
+from hub.contract import (
+    DeliveryStatus,
+    DeliveryUpdate,
+    Identity,
+    Outbound,
+    OutboundAttachment,
+    PermanentSendError,
+)
 from tests.whatsapp.helpers import PHONE_NUMBER_ID, cloud_fixture, twilio_fixture
 
 KEY = "instance-secret-" + "k" * 40
@@ -255,3 +262,32 @@ def test_cloud_failed_status_names_the_window() -> None:
     (update,) = parse_cloud.parse(cloud_fixture("status_failed"), 1, PHONE_NUMBER_ID)
     assert isinstance(update, DeliveryUpdate)
     assert update.error_code == "131047" and "24-hour" in update.error
+
+
+@pytest.mark.parametrize(
+    ("channel", "config"), [(TwilioChannel, TWILIO_OK), (CloudChannel, CLOUD_OK)]
+)
+def test_more_than_one_attachment_is_refused_by_both_providers(
+    channel: Any, config: dict[str, str]
+) -> None:
+    adapter = channel(
+        inbox_id=1, config=channel.validate_config(config), public_url="http://127.0.0.1:8000"
+    )
+    files = [
+        OutboundAttachment(id=n, filename=f"{n}.png", content_type="image/png", size=1, path="/x")
+        for n in (1, 2)
+    ]
+    message = Outbound(
+        inbox_id=1,
+        conversation_id=1,
+        conversation_ref=1000,
+        message_id=1,
+        recipient=Identity("phone", "+4520123456"),
+        text="two photos",
+        attachments=files,
+    )
+    build = adapter._params if channel is TwilioChannel else adapter._payload
+    with pytest.raises(PermanentSendError) as caught:
+        build(message)
+    assert caught.value.code == "too_many_attachments"
+    assert "one attachment per message" in str(caught.value)
