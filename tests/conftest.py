@@ -7,6 +7,7 @@ Nothing of our own is mocked: the app, the SAQ queue and the fan-out run against
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import uuid
@@ -247,3 +248,14 @@ async def inbound(
         },
         headers=headers,
     )
+
+
+async def quiet(socket: Any, seconds: float = 0.7) -> list[dict[str, Any]]:
+    """Whatever else arrives within `seconds` (expected: nothing)."""
+    extra: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                extra.append(json.loads(await socket.recv()))
+    except TimeoutError:
+        return extra

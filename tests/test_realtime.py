@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import admin_key, api_key_for, inbound, make_api_inbox, unique
+from tests.conftest import admin_key, api_key_for, inbound, make_api_inbox, quiet, unique
 
 
 def _ws(base_url: str, headers: dict[str, str], **query: Any) -> str:
@@ -25,16 +25,6 @@ async def _receive(socket: Any, count: int, timeout: float = 10) -> list[dict[st
         while len(received) < count:
             received.append(json.loads(await socket.recv()))
     return received
-
-
-async def _quiet(socket: Any, seconds: float = 0.7) -> list[dict[str, Any]]:
-    extra = []
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                extra.append(json.loads(await socket.recv()))
-    except TimeoutError:
-        return extra
 
 
 async def test_inbound_message_arrives_live(client: httpx.AsyncClient, base_url: str) -> None:
@@ -85,7 +75,7 @@ async def test_reconnect_with_last_id_gets_every_missed_event_once_in_order(
         )
         live = await _receive(socket, 2)
         assert live[0]["id"] > replayed[-1]["id"] and live[0]["data"]["text"] == "live again"
-        assert await _quiet(socket) == []
+        assert await quiet(socket) == []
 
 
 async def test_socket_without_credentials_is_refused(base_url: str) -> None:
@@ -118,7 +108,7 @@ async def test_agent_socket_only_carries_visible_inboxes(
         )
         await inbound(client, headers, shared["id"], "s-1", text="for you", sender="+4550000002")
         received = await _receive(socket, 2)
-        received += await _quiet(socket)
+        received += await quiet(socket)
     assert {e["inbox_id"] for e in received} == {shared["id"]}
     assert [e["data"]["text"] for e in received if e["type"] == "message.created"] == ["for you"]
 
@@ -168,7 +158,7 @@ async def test_cookie_socket_from_another_site_is_refused(
         url, additional_headers={"Cookie": cookie, "Origin": base_url}
     ) as socket:
         await socket.send(json.dumps({"after": 0}))
-        assert await _quiet(socket, 0.3) == []
+        assert await quiet(socket, 0.3) == []
     with pytest.raises(websockets.exceptions.InvalidStatus):
         async with websockets.connect(
             url, additional_headers={"Cookie": cookie, "Origin": "https://evil.example"}

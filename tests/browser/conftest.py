@@ -8,7 +8,6 @@ Each test's final screen is saved under test-artifacts/ (not committed).
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,21 +26,10 @@ from playwright.async_api import (
 )
 
 from hub.db.engine import engine
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM
 from tests.conftest import admin_key, make_agent, make_api_inbox
 from tests.fakes.callback import CallbackReceiver
 
-CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
-HAVE_CHROMIUM = Path(CHROMIUM).is_file()
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 AGENT_EMAIL = "alice@example.com"
 AGENT_PASSWORD = "alice's good password"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM
 from tests.conftest import unique
 
 SITE = "https://shop.example.com"  # the embedding site the API tests pretend to be
@@ -102,39 +102,15 @@ async def frames_until(
     return received
 
 
-async def quiet(socket: Any, seconds: float = 0.7) -> list[dict[str, Any]]:
-    """Whatever else arrives within `seconds` (expected: nothing)."""
-    extra: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                extra.append(json.loads(await socket.recv()))
-    except TimeoutError:
-        return extra
-
-
 def texts(frames: list[dict[str, Any]]) -> list[str]:
     return [f["data"]["text"] for f in frames if f.get("type") == "message.created"]
-
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
 async def widget_browser() -> AsyncIterator[Any]:
     """Debian's Chromium driven by Playwright, in the session's event loop (the app runs there)."""
     playwright = pytest.importorskip("playwright.async_api")
-    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - once per module, before any I/O
+    if not HAVE_CHROMIUM:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     async with playwright.async_playwright() as driver:
         browser = await driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

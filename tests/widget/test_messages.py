@@ -11,13 +11,12 @@ import pytest
 import websockets
 
 from hub import outbound
-from tests.conftest import admin_key, eventually, unique
+from tests.conftest import admin_key, eventually, quiet, unique
 from tests.widget.conftest import (
     agent_says,
     agent_ws,
     frames_until,
     make_webchat_inbox,
-    quiet,
     start_session,
     texts,
     visitor_headers,
