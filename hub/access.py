@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.auth import AgentInfo
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.permissions import Permission, allowed
 
 
@@ -19,8 +19,7 @@ async def visible_inbox_ids(agent: AgentInfo) -> list[int] | None:
     """None means every inbox. Agents see inboxes they are members of, directly or by team."""
     if allowed(agent.role, Permission.VIEW_ALL_CONVERSATIONS):
         return None
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     rows = await pool.fetch(
         "SELECT inbox FROM inbox_member WHERE agent = $1"
         " UNION SELECT i.id FROM inbox i JOIN team_member t ON t.team = i.team WHERE t.agent = $1",
@@ -37,8 +36,7 @@ async def check_inbox(agent: AgentInfo, inbox_id: int) -> None:
 
 async def check_conversation(agent: AgentInfo, conversation_id: int) -> int:
     """Returns the conversation's inbox id; NotFound when unknown or not visible."""
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     inbox = await pool.fetchval("SELECT inbox FROM conversation WHERE id = $1", conversation_id)
     if inbox is None:
         raise NotFound(f"no conversation {conversation_id}")

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from hub.contract import Identity, IdentityKind
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 _PHONE_PREFIXES = ("whatsapp:", "tel:", "sms:")
 
@@ -53,8 +53,7 @@ def normalise(identity: Identity) -> Identity:
 
 
 async def contact_detail(contact_id: int) -> dict[str, Any] | None:
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT id, name, attributes, created_at FROM contact WHERE id = $1", contact_id

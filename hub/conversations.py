@@ -14,7 +14,7 @@ import msgspec
 from hub import events
 from hub.access import NotFound
 from hub.auth import AgentInfo
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 
 class Status(StrEnum):
@@ -47,12 +47,6 @@ class ListFilters(msgspec.Struct, kw_only=True):
     priority: str | None = None
     contact_id: int | None = None
     q: str | None = None
-
-
-def _pool() -> asyncpg.Pool:
-    pool = engine().pool
-    assert pool is not None
-    return pool
 
 
 def encode_cursor(last_message_at: str, conversation_id: int) -> str:
@@ -176,7 +170,7 @@ async def list_conversations(
     if filters.q and filters.q.strip():
         rows = await _search(sql, args)
     else:
-        rows = await _pool().fetch(sql, *args)
+        rows = await connection_pool().fetch(sql, *args)
     items = [msgspec.json.decode(r["item"]) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -191,7 +185,7 @@ SEARCH_TIMEOUT = "5s"
 async def _search(sql: str, args: list[Any]) -> list[asyncpg.Record]:
     """Run a search with a time limit: a word common overall but absent from the agent's inboxes
     can make the planner walk every visible conversation (seconds at a million rows)."""
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         await conn.execute(f"SET LOCAL statement_timeout = '{SEARCH_TIMEOUT}'")
         try:
             return list(await conn.fetch(sql, *args))
@@ -203,7 +197,7 @@ async def _search(sql: str, args: list[Any]) -> list[asyncpg.Record]:
 
 async def get_conversation(conversation_id: int) -> dict[str, Any]:
 
-    raw = await _pool().fetchval("SELECT hub_conversation_json($1)", conversation_id)
+    raw = await connection_pool().fetchval("SELECT hub_conversation_json($1)", conversation_id)
     if raw is None:
         raise NotFound(f"no conversation {conversation_id}")
     result: dict[str, Any] = msgspec.json.decode(raw)
@@ -257,7 +251,7 @@ async def update_conversation(
             raise InvalidChange("snoozed_until needs a time zone (e.g. 2026-01-31T09:00:00Z)")
         if snooze <= dt.datetime.now(dt.UTC):
             raise InvalidChange("snoozed_until must be in the future")
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT id, inbox, status, priority, assignee, team FROM conversation WHERE id = $1 FOR UPDATE",
             conversation_id,
@@ -402,7 +396,7 @@ async def add_tags(
     conversation_id: int, tags: Sequence[str], *, actor: AgentInfo | None
 ) -> dict[str, Any]:
     cleaned = sorted({_clean_tag(t) for t in tags})
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         inbox = await conn.fetchval(
             "SELECT inbox FROM conversation WHERE id = $1 FOR UPDATE", conversation_id
         )
@@ -442,7 +436,7 @@ async def add_tags(
 
 async def remove_tag(conversation_id: int, tag: str, *, actor: AgentInfo | None) -> dict[str, Any]:
     name = _clean_tag(tag)
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         inbox = await conn.fetchval(
             "SELECT inbox FROM conversation WHERE id = $1 FOR UPDATE", conversation_id
         )
@@ -479,16 +473,16 @@ async def list_messages(
             "SELECT hub_message_json(id) AS m FROM (SELECT id FROM message WHERE conversation = $1 AND id < $2"
             " ORDER BY id DESC LIMIT $3) x ORDER BY id"
         )
-        rows = await _pool().fetch(sql, conversation_id, before, limit)
+        rows = await connection_pool().fetch(sql, conversation_id, before, limit)
     else:
         sql = "SELECT hub_message_json(id) AS m FROM message WHERE conversation = $1 AND id > $2 ORDER BY id LIMIT $3"
-        rows = await _pool().fetch(sql, conversation_id, after or 0, limit)
+        rows = await connection_pool().fetch(sql, conversation_id, after or 0, limit)
     return [msgspec.json.decode(r["m"]) for r in rows]
 
 
 async def mark_read(conversation_id: int) -> None:
     """Agents have read the conversation; the event tells other agents' tabs and the widget."""
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         inbox = await conn.fetchval(
             "UPDATE conversation SET unread_count = 0 WHERE id = $1 AND unread_count > 0 RETURNING inbox",
             conversation_id,
@@ -512,13 +506,13 @@ async def mark_read(conversation_id: int) -> None:
 
 async def wake_snoozed() -> int:
     """Reopen snoozed conversations whose time has come (a cron job); returns how many."""
-    async with _pool().acquire() as conn:
+    async with connection_pool().acquire() as conn:
         due = await conn.fetch(
             "SELECT id FROM conversation WHERE status = 'snoozed' AND snoozed_until <= now() ORDER BY snoozed_until LIMIT 500"
         )
     woken = 0
     for row in due:
-        async with _pool().acquire() as conn, conn.transaction():
+        async with connection_pool().acquire() as conn, conn.transaction():
             current = await conn.fetchrow(
                 "SELECT inbox, status, snoozed_until FROM conversation WHERE id = $1 FOR UPDATE",
                 row["id"],

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,7 @@ async def events_after(
     after: int, *, limit: int = 500, inbox_ids: Sequence[int] | None = None
 ) -> list[Event]:
     """Committed events with id > after, oldest first; `inbox_ids` limits them to what an agent sees."""
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     query = (
         "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'type', type, 'conversation_id', conversation,"
         " 'inbox_id', inbox, 'data', data, 'created_at', created_at) ORDER BY id), '[]'::jsonb) FROM"

@@ -12,13 +12,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from hub.access import NotFound
 from hub.auth import AgentInfo
 from hub.conversations import InvalidChange, ListFilters, filter_conditions
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 # Counts in the navigation stop at this many ("99+", as badges do): an exact count of 200,000
 # open conversations costs a scan of them on every page, and nobody triages differently at
@@ -38,12 +37,6 @@ class Navigation(msgspec.Struct, kw_only=True):
     agents: list[dict[str, Any]]  # {id, name, availability}
     tags: list[str]
     last_event_id: int
-
-
-def _pool() -> asyncpg.Pool:
-    pool = engine().pool
-    assert pool is not None
-    return pool
 
 
 def _navigation_sql(agent_id: int, visible: Sequence[int] | None) -> str:
@@ -92,7 +85,7 @@ async def navigation(agent: AgentInfo, visible: Sequence[int] | None) -> Navigat
     The newest event id comes along: the page reflects the database at least up to it, so the
     live socket resumes from there without a gap.
     """
-    raw = await _pool().fetchval(_navigation_sql(agent.id, visible))
+    raw = await connection_pool().fetchval(_navigation_sql(agent.id, visible))
     return msgspec.json.decode(raw, type=Navigation)
 
 
@@ -113,7 +106,7 @@ async def contact_card(
     contact_id: int, *, current_conversation: int, visible: Sequence[int] | None
 ) -> dict[str, Any]:
     """The contact, its identities across channels and its other visible conversations (10 newest)."""
-    raw = await _pool().fetchval(
+    raw = await connection_pool().fetchval(
         _CONTACT_SQL, contact_id, current_conversation, None if visible is None else list(visible)
     )
     if raw is None:
@@ -124,7 +117,7 @@ async def contact_card(
 
 async def message(message_id: int) -> tuple[int, dict[str, Any]]:
     """One timeline item and its inbox (for the access check)."""
-    row = await _pool().fetchrow(
+    row = await connection_pool().fetchrow(
         "SELECT m.inbox, hub_message_json(m.id) AS m FROM message m WHERE m.id = $1", message_id
     )
     if row is None:
@@ -208,7 +201,7 @@ async def list_by_waiting(
         f" UNION ALL (SELECT c.id, c.waiting_since FROM conversation c WHERE {where} AND {idle}"
         f" ORDER BY c.id LIMIT {n})) x ORDER BY x.waiting_since NULLS LAST, x.id LIMIT {n}"
     )
-    rows = await _pool().fetch(sql, *args)
+    rows = await connection_pool().fetch(sql, *args)
     items = [msgspec.json.decode(r["item"]) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -236,6 +229,6 @@ SELECT jsonb_build_object(
 async def people() -> dict[str, list[dict[str, Any]]]:
     """Agents (with their teams) and teams (with members and inboxes), for the admin pages."""
     result: dict[str, list[dict[str, Any]]] = msgspec.json.decode(
-        await _pool().fetchval(_PEOPLE_SQL)
+        await connection_pool().fetchval(_PEOPLE_SQL)
     )
     return result

@@ -12,7 +12,7 @@ import msgspec
 from hub.access import NotFound
 from hub.contract import BaseAdapter, UnknownChannel, adapter_class
 from hub.crypto import decrypt_json, encrypt_json
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
@@ -20,12 +20,6 @@ log = logging.getLogger(__name__)
 
 class InvalidInbox(ValueError):
     pass
-
-
-def _pool() -> asyncpg.Pool:
-    pool = engine().pool
-    assert pool is not None
-    return pool
 
 
 def _adapter_class(channel: str) -> type[BaseAdapter]:
@@ -80,7 +74,7 @@ async def create_inbox(
         cleaned = cls.validate_config(config)
     except ValueError as exc:
         raise InvalidInbox(str(exc)) from None
-    row = await _pool().fetchrow(
+    row = await connection_pool().fetchrow(
         "INSERT INTO inbox (name, channel, config_encrypted, public_token, team, active,"
         " reply_window_hours, created_at) VALUES ($1, $2, $3, $4, $5, true, $6, now()) RETURNING *",
         name.strip()[:200],
@@ -97,11 +91,11 @@ async def create_inbox(
         extra = await adapter.on_created()
     except ValueError as exc:
         # The channel refused the settings (e.g. a wrong bot token): no half-made inbox remains.
-        await _pool().execute("DELETE FROM inbox WHERE id = $1", row["id"])
+        await connection_pool().execute("DELETE FROM inbox WHERE id = $1", row["id"])
         raise InvalidInbox(str(exc)) from None
     if extra:
         cleaned = {**cleaned, **extra}
-        row = await _pool().fetchrow(
+        row = await connection_pool().fetchrow(
             "UPDATE inbox SET config_encrypted = $2 WHERE id = $1 RETURNING *",
             row["id"],
             encrypt_json(secret_key, cleaned),
@@ -114,7 +108,7 @@ async def create_inbox(
 
 
 async def get_inbox(inbox_id: int, *, include_inactive: bool = False) -> asyncpg.Record:
-    row = await _pool().fetchrow("SELECT * FROM inbox WHERE id = $1", inbox_id)
+    row = await connection_pool().fetchrow("SELECT * FROM inbox WHERE id = $1", inbox_id)
     if row is None or (not row["active"] and not include_inactive):
         raise NotFound(f"no inbox {inbox_id}")
     return row
@@ -132,7 +126,9 @@ async def active_channel(inbox_id: int) -> str:
     cached = _channel_cache.get(inbox_id)
     if cached is not None:
         return cached
-    channel = await _pool().fetchval("SELECT channel FROM inbox WHERE id = $1 AND active", inbox_id)
+    channel = await connection_pool().fetchval(
+        "SELECT channel FROM inbox WHERE id = $1 AND active", inbox_id
+    )
     if channel is None:
         _channel_cache.drop(inbox_id)
         raise NotFound(f"no inbox {inbox_id}")
@@ -142,8 +138,8 @@ async def active_channel(inbox_id: int) -> str:
 
 async def list_inboxes(visible: list[int] | None) -> list[asyncpg.Record]:
     if visible is None:
-        return await _pool().fetch("SELECT * FROM inbox WHERE active ORDER BY id")
-    return await _pool().fetch(
+        return await connection_pool().fetch("SELECT * FROM inbox WHERE active ORDER BY id")
+    return await connection_pool().fetch(
         "SELECT * FROM inbox WHERE active AND id = ANY($1::int[]) ORDER BY id", visible
     )
 
@@ -181,7 +177,7 @@ async def update_inbox(
             merged = {**merged, **await adapter.on_updated(previous)}
         except ValueError as exc:
             raise InvalidInbox(str(exc)) from None
-    updated = await _pool().fetchrow(
+    updated = await connection_pool().fetchrow(
         "UPDATE inbox SET name = $2, config_encrypted = $3, team = $4 WHERE id = $1 RETURNING *",
         inbox_id,
         (name.strip()[:200] if name and name.strip() else row["name"]),
@@ -202,7 +198,7 @@ async def deactivate_inbox(inbox_id: int, *, secret_key: str, public_url: str) -
             "inbox %s: the channel could not be unregistered; deactivating anyway", inbox_id
         )
     _channel_cache.drop(inbox_id)
-    done = await _pool().fetchval(
+    done = await connection_pool().fetchval(
         "UPDATE inbox SET active = false WHERE id = $1 AND active RETURNING id", inbox_id
     )
     if done is None:
@@ -211,7 +207,7 @@ async def deactivate_inbox(inbox_id: int, *, secret_key: str, public_url: str) -
 
 async def set_members(inbox_id: int, agent_ids: list[int]) -> list[int]:
     await get_inbox(inbox_id)
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM inbox_member WHERE inbox = $1", inbox_id)
         rows = await conn.fetch(
             "INSERT INTO inbox_member (inbox, agent) SELECT $1, id FROM agent WHERE id = ANY($2::int[])"

@@ -19,7 +19,7 @@ import msgspec
 from hub import attachments, events
 from hub.contacts import normalise
 from hub.contract import Inbound
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.tasks import cancel
 
 log = logging.getLogger(__name__)
@@ -153,8 +153,7 @@ class _Committer:
     ) -> None:
         # One lock order for every batch (the sender), so concurrent batches cannot deadlock.
         batch.sort(key=lambda pair: _lock_key(pair[0]))
-        pool = engine().pool
-        assert pool is not None
+        pool = connection_pool()
         try:
             async with pool.acquire() as conn:
                 stored = await _store(conn, [item for item, _ in batch])
@@ -216,8 +215,7 @@ async def ingest(inbound: Inbound) -> IngestResult:
 
 async def _apply_edit(inbound: Inbound) -> IngestResult | None:
     """Replace an earlier message's text, once per edit id; None if the original is unknown."""
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     emitted: list[events.Event] = []
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(

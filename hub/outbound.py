@@ -30,7 +30,7 @@ from hub.contract import (
     PermanentSendError,
     TransientSendError,
 )
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,6 @@ _RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 
 class InvalidReply(ValueError):
     pass
-
-
-def _pool() -> asyncpg.Pool:
-    pool = engine().pool
-    assert pool is not None
-    return pool
 
 
 async def create_reply(
@@ -78,7 +72,7 @@ async def create_reply(
     kind = "note" if private else "message"
     status = "received" if private else "pending"
     meta: dict[str, Any] = {"template": template} if template else {}
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         conv = await conn.fetchrow(
             "SELECT id, inbox, last_inbound_at FROM conversation WHERE id = $1 FOR UPDATE",
             conversation_id,
@@ -206,7 +200,7 @@ async def _set_status(
 
 async def _claim(message_id: int) -> asyncpg.Record | None:
     """pending → sending; exactly one caller wins."""
-    return await _pool().fetchrow(
+    return await connection_pool().fetchrow(
         "UPDATE message SET status = 'sending', attempts = attempts + 1, updated_at = now()"
         " WHERE id = $1 AND status = 'pending' AND kind = 'message' AND direction = 'out'"
         " RETURNING id, conversation, inbox, text, html, attempts, author_id, meta",
@@ -217,7 +211,7 @@ async def _claim(message_id: int) -> asyncpg.Record | None:
 async def _build(row: asyncpg.Record, attachments_dir: Any) -> Outbound:
     from hub import attachments as storage
 
-    async with _pool().acquire() as conn:
+    async with connection_pool().acquire() as conn:
         conv = await conn.fetchrow(
             "SELECT c.ref, c.subject, c.contact, c.meta FROM conversation c WHERE c.id = $1",
             row["conversation"],
@@ -339,14 +333,14 @@ async def dispatch(message_id: int) -> str:
 
 
 async def _finish(message_id: int, status: str, **fields: Any) -> None:
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         emitted = await _set_status(conn, message_id, status, **fields)
     await events.publish(emitted)
 
 
 async def retry_failed(message_id: int) -> dict[str, Any]:
     """An agent's retry of a failed reply: back to pending, attempts reset, dispatched again."""
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         done = await conn.fetchval(
             "UPDATE message SET status = 'pending', attempts = 0, error = '', updated_at = now()"
             " WHERE id = $1 AND status = 'failed' AND direction = 'out' RETURNING id",
@@ -364,7 +358,7 @@ async def retry_failed(message_id: int) -> dict[str, Any]:
 async def sweep() -> int:
     """Re-enqueue replies whose queue entry was lost or whose worker died mid-send."""
     now = dt.datetime.now(dt.UTC)
-    async with _pool().acquire() as conn:
+    async with connection_pool().acquire() as conn:
         # A row still `sending` long after the job's timeout belongs to a worker that died. It may
         # or may not have reached the provider; adapters pass the message id as an idempotency key
         # where the provider supports one, so the resend is dropped there if it did.
@@ -384,7 +378,7 @@ async def sweep() -> int:
 
 async def apply_delivery(update: DeliveryUpdate) -> bool:
     """Move a sent message forward (sent → delivered → read); never backwards. True if it changed."""
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT id, status FROM message WHERE inbox = $1 AND provider_message_id = $2 FOR UPDATE",
             update.inbox_id,
@@ -413,7 +407,9 @@ async def wait_for_status(message_id: int, statuses: set[str], timeout: float = 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        status = await _pool().fetchval("SELECT status FROM message WHERE id = $1", message_id)
+        status = await connection_pool().fetchval(
+            "SELECT status FROM message WHERE id = $1", message_id
+        )
         if status in statuses or loop.time() > deadline:
             return str(status)
         await asyncio.sleep(0.05)

@@ -16,7 +16,7 @@ import msgspec
 
 from hub import inboxes, ingest, outbound
 from hub.contract import DeliveryUpdate, Inbound
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,7 @@ _LOCK_SPACE = 0x4855_4300  # poll locks: this constant + inbox id
 
 
 async def polling_inbox_ids(secret_key: str, public_url: str) -> list[int]:
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     ids = []
     for row in await pool.fetch("SELECT id FROM inbox WHERE active ORDER BY id"):
         try:
@@ -41,8 +40,7 @@ async def polling_inbox_ids(secret_key: str, public_url: str) -> list[int]:
 
 
 async def poll_inbox(inbox_id: int, *, secret_key: str, public_url: str) -> dict[str, Any]:
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     async with pool.acquire() as lock_conn:
         if not await lock_conn.fetchval(
             "SELECT pg_try_advisory_lock($1::bigint)", _LOCK_SPACE + inbox_id

@@ -6,7 +6,7 @@ import logging
 
 import msgspec
 
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +17,7 @@ async def keep(
     *, inbox_id: int | None, channel: str, headers: dict[str, str], body: bytes, error: str
 ) -> int:
     """Store a payload that failed to parse or ingest; returns its id (shown in the error answer)."""
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     kept = {k: v for k, v in headers.items() if k in _KEPT_HEADERS}
     payload_id = await pool.fetchval(
         "INSERT INTO raw_payload (inbox, channel, headers, body, error, received_at)"

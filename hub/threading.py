@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from hub.contacts import normalise
 from hub.contract import Identity
 from hub.crypto import constant_time_equal, sign
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 _TOKEN = re.compile(r"^c(\d+)([0-9a-f]{16})$")
 
@@ -42,8 +42,7 @@ async def conversation_by_provider_ids(inbox_id: int, provider_ids: Sequence[str
     ids = [i for i in dict.fromkeys(provider_ids) if i]
     if not ids:
         return None
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     found = await pool.fetchval(
         "SELECT conversation FROM message WHERE inbox = $1 AND provider_message_id = ANY($2::text[])"
         " ORDER BY id DESC LIMIT 1",
@@ -56,8 +55,7 @@ async def conversation_by_provider_ids(inbox_id: int, provider_ids: Sequence[str
 async def conversation_by_ref(inbox_id: int, ref: int, sender: Identity) -> int | None:
     """The conversation `#ref` of this inbox, only if the sender is its contact or wrote in it."""
     who = normalise(sender)
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     found = await pool.fetchval(
         "SELECT c.id FROM conversation c WHERE c.inbox = $1 AND c.ref = $2 AND ("
         " c.contact = (SELECT contact FROM contact_identity WHERE kind = $3 AND address = $4)"
@@ -73,8 +71,7 @@ async def conversation_by_ref(inbox_id: int, ref: int, sender: Identity) -> int 
 
 async def provider_ids_of(conversation_id: int, *, limit: int = 20) -> list[str]:
     """Provider ids of a conversation's messages, oldest first (for email References)."""
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     rows = await pool.fetch(
         "SELECT provider_message_id FROM (SELECT id, provider_message_id FROM message"
         " WHERE conversation = $1 AND provider_message_id IS NOT NULL ORDER BY id DESC LIMIT $2) x ORDER BY id",

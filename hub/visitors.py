@@ -23,7 +23,7 @@ import msgspec
 
 from hub.contacts import normalise_address
 from hub.crypto import constant_time_equal, sign
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.events import Event, decode_events
 
 KIND = "webchat"
@@ -45,12 +45,6 @@ class AwayTarget(msgspec.Struct, frozen=True):
     name: str
     visitor: str  # the visitor address the "continue" link resumes
     inbox_id: int
-
-
-def _pool() -> asyncpg.Pool:
-    pool = engine().pool
-    assert pool is not None
-    return pool
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -147,7 +141,7 @@ async def resolve_contact(
     email address; an address typed into a form is kept as an attribute, never as an identity, so
     no one can attach themselves to someone else's history by typing their email.
     """
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         # The same lock key as hub_ingest, so a first message and a session never race.
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", f"{KIND}:{address}"
@@ -199,7 +193,7 @@ async def resolve_contact(
 
 async def set_email(contact_id: int, email: str) -> None:
     """An email typed by the visitor (offline form): kept for away replies, unverified."""
-    async with _pool().acquire() as conn:
+    async with connection_pool().acquire() as conn:
         await _set_attributes(conn, contact_id, {"email": email})
 
 
@@ -214,7 +208,7 @@ async def _set_attributes(
 
 
 async def contact_for(address: str) -> int | None:
-    found = await _pool().fetchval(
+    found = await connection_pool().fetchval(
         "SELECT contact FROM contact_identity WHERE kind = $1 AND address = $2", KIND, address
     )
     return int(found) if found is not None else None
@@ -222,7 +216,7 @@ async def contact_for(address: str) -> int | None:
 
 async def knows_email(contact_id: int) -> bool:
     return bool(
-        await _pool().fetchval(
+        await connection_pool().fetchval(
             "SELECT EXISTS (SELECT 1 FROM contact_identity WHERE contact = $1 AND kind = 'email')"
             " OR EXISTS (SELECT 1 FROM contact WHERE id = $1 AND attributes ? 'email')",
             contact_id,
@@ -231,7 +225,7 @@ async def knows_email(contact_id: int) -> bool:
 
 
 async def conversation_ids(inbox_id: int, contact_id: int) -> list[int]:
-    rows = await _pool().fetch(
+    rows = await connection_pool().fetch(
         "SELECT id FROM conversation WHERE inbox = $1 AND contact = $2 ORDER BY id",
         inbox_id,
         contact_id,
@@ -243,7 +237,7 @@ async def latest_conversation(
     inbox_id: int, contact_id: int, *, active_only: bool = False
 ) -> int | None:
     """The visitor's newest conversation (with `active_only`, one that is not resolved/closed)."""
-    found = await _pool().fetchval(
+    found = await connection_pool().fetchval(
         "SELECT id FROM conversation WHERE inbox = $1 AND contact = $2"
         " AND (NOT $3 OR status IN ('open', 'pending', 'snoozed')) ORDER BY id DESC LIMIT 1",
         inbox_id,
@@ -332,7 +326,7 @@ async def list_messages(
     limit = max(1, min(limit, 200))
     # Newest page first (before=), or catching up in order (after=); shown oldest first either way.
     order, bound = ("ASC", "m.id > $3") if after is not None else ("DESC", "m.id < $3")
-    rows = await _pool().fetch(
+    rows = await connection_pool().fetch(
         "SELECT hub_message_json(id) AS m FROM (SELECT m.id FROM message m"
         " JOIN conversation c ON c.id = m.conversation"
         f" WHERE c.inbox = $1 AND c.contact = $2 AND m.kind = 'message' AND {bound}"
@@ -348,7 +342,7 @@ async def list_messages(
 
 async def last_event_id() -> int:
     """A safe resume point: ids are assigned in commit order, so nothing later can be lower."""
-    return int(await _pool().fetchval("SELECT coalesce(max(id), 0) FROM event"))
+    return int(await connection_pool().fetchval("SELECT coalesce(max(id), 0) FROM event"))
 
 
 async def events_for(
@@ -356,7 +350,7 @@ async def events_for(
 ) -> list[Event]:
     """Committed events of the visitor's conversations with id > after, oldest first (unfiltered:
     pass each through `event_view`)."""
-    raw = await _pool().fetchval(
+    raw = await connection_pool().fetchval(
         "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'type', type, 'conversation_id',"
         " conversation, 'inbox_id', inbox, 'data', data, 'created_at', created_at) ORDER BY id),"
         " '[]'::jsonb) FROM (SELECT * FROM event WHERE id > $1 AND inbox = $2 AND conversation IN"
@@ -373,7 +367,7 @@ async def attachment_for(
     attachment_id: int, inbox_id: int, contact_id: int
 ) -> dict[str, Any] | None:
     """A file of one of the visitor's visible messages (never of a note), else None."""
-    row = await _pool().fetchrow(
+    row = await connection_pool().fetchrow(
         "SELECT a.sha256, a.filename, a.content_type FROM attachment a"
         " JOIN message m ON m.id = a.message JOIN conversation c ON c.id = m.conversation"
         " WHERE a.id = $1 AND m.kind = 'message' AND c.inbox = $2 AND c.contact = $3",
@@ -388,7 +382,7 @@ async def unread_replies(
     inbox_id: int, contact_id: int, up_to: int, *, limit: int = 100
 ) -> list[str]:
     """Provider ids of the agent replies up to a message id that the visitor has not read yet."""
-    rows = await _pool().fetch(
+    rows = await connection_pool().fetch(
         "SELECT m.provider_message_id FROM message m JOIN conversation c ON c.id = m.conversation"
         " WHERE c.inbox = $1 AND c.contact = $2 AND m.id <= $3 AND m.kind = 'message'"
         " AND m.direction = 'out' AND m.status IN ('sent', 'delivered')"
@@ -407,7 +401,7 @@ async def unread_replies(
 async def mark_online(contact_ids: Sequence[int], seconds: int = PRESENCE_SECONDS) -> None:
     """Refreshed by every web process for the visitors it holds sockets of (one statement)."""
     if contact_ids:
-        await _pool().execute(
+        await connection_pool().execute(
             "UPDATE contact SET attributes = coalesce(attributes, '{}'::jsonb)"
             " || jsonb_build_object('webchat_online_until', extract(epoch FROM now()) + $2)"
             " WHERE id = ANY($1::int[])",
@@ -433,7 +427,7 @@ async def away_email_target(
 ) -> AwayTarget | None:
     """Whom to email about a new reply on this conversation, if anyone; records the email as sent
     (under a row lock, so two workers sending two replies email once)."""
-    async with _pool().acquire() as conn, conn.transaction():
+    async with connection_pool().acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT c.id, c.name, c.attributes, v.inbox, extract(epoch FROM now())::float8 AS now"
             " FROM conversation v JOIN contact c ON c.id = v.contact WHERE v.id = $1 FOR UPDATE OF c",
@@ -475,7 +469,7 @@ async def webchat_inbox(
     *, public_token: str | None = None, inbox_id: int | None = None
 ) -> asyncpg.Record | None:
     """An active web chat inbox by its public token or id."""
-    return await _pool().fetchrow(
+    return await connection_pool().fetchrow(
         "SELECT id, name, public_token, config_encrypted FROM inbox WHERE channel = $1 AND active"
         " AND (public_token = $2 OR id = $3)",
         KIND,
@@ -485,7 +479,7 @@ async def webchat_inbox(
 
 
 async def webchat_inboxes() -> list[asyncpg.Record]:
-    return await _pool().fetch(
+    return await connection_pool().fetch(
         "SELECT id, name, public_token, config_encrypted FROM inbox WHERE channel = $1 AND active",
         KIND,
     )

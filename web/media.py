@@ -12,7 +12,7 @@ from litestar.response import File
 
 from adapters.whatsapp.signed_urls import ExpiredMediaToken, InvalidMediaToken, read_token
 from hub import attachments
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.services import current
 from web.errors import ApiError
 
@@ -26,8 +26,7 @@ async def media(token: str) -> File:
         raise ApiError(410, str(exc), code="expired") from None
     except InvalidMediaToken as exc:
         raise ApiError(403, str(exc)) from None
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     row = await pool.fetchrow(
         "SELECT sha256, filename, content_type FROM attachment WHERE id = $1", attachment_id
     )

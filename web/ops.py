@@ -9,7 +9,7 @@ import msgspec
 from litestar import MediaType, Response, get, post
 
 from hub.auth import Principal
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.jobs import enqueue, wait_for
 from hub.permissions import Permission
 from hub.services import current
@@ -35,8 +35,7 @@ async def _check(name: str, probe: Any) -> tuple[str, str]:
 async def ready() -> Response[dict[str, Any]]:
     """200 when the database and the queue answer, else 503 naming what failed."""
     services = current()
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     checks = dict(
         await asyncio.gather(
             _check("database", pool.fetchval("SELECT 1")),

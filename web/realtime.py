@@ -17,7 +17,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from hub import access, events
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.services import current
 from hub.tasks import cancel
 from web.security import principal_from
@@ -49,8 +49,7 @@ class Relay:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        pool = engine().pool
-        assert pool is not None
+        pool = connection_pool()
         self.last_id = int(await pool.fetchval("SELECT coalesce(max(id), 0) FROM event"))
         fanout = current().fanout
         await fanout.subscribe([events.CHANNEL])

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 
 class IdMatch(msgspec.Struct, frozen=True):
@@ -25,8 +25,7 @@ async def matches_for_ids(inbox_id: int, ids: Sequence[str]) -> list[IdMatch]:
     wanted = [i for i in dict.fromkeys(ids) if i]
     if not wanted:
         return []
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     rows = await pool.fetch(
         "SELECT m.conversation, c.ref, coalesce((m.meta->>'bulk')::boolean, false) AS bulk"
         " FROM message m JOIN conversation c ON c.id = m.conversation"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import cast
 
+import asyncpg
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
@@ -25,6 +26,13 @@ def engine() -> PostgresEngine:
     if not isinstance(found, PostgresEngine):
         raise RuntimeError("piccolo_conf.py must define a PostgresEngine named DB")
     return cast(PostgresEngine, found)
+
+
+def connection_pool() -> asyncpg.Pool:
+    """The running asyncpg pool (started with the services)."""
+    pool = engine().pool
+    assert pool is not None
+    return pool
 
 
 async def start(dsn: str, *, min_size: int = 2, max_size: int = 10) -> PostgresEngine:

@@ -15,7 +15,7 @@ from litestar.response import File
 from hub import access, attachments
 from hub.auth import Principal
 from hub.crypto import constant_time_equal, sign
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 from hub.services import current
 from web.errors import ApiError
 
@@ -78,8 +78,7 @@ async def upload(
 @get("/api/v1/attachments/{attachment_id:int}", tags=["attachments"])
 async def download(principal: Principal, attachment_id: int) -> File:
     """Download an attachment of a conversation you may see. Never rendered inline unless safe."""
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     row = await pool.fetchrow(
         "SELECT a.sha256, a.filename, a.content_type, m.conversation FROM attachment a"
         " JOIN message m ON m.id = a.message WHERE a.id = $1",

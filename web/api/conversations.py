@@ -167,10 +167,9 @@ async def create_message(
 @post("/api/v1/messages/{message_id:int}/retry", tags=["conversations"], status_code=200)
 async def retry_message(principal: Principal, message_id: int) -> dict[str, Any]:
     """Send a failed reply again."""
-    from hub.db.engine import engine
+    from hub.db.engine import connection_pool
 
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     conversation_id = await pool.fetchval(
         "SELECT conversation FROM message WHERE id = $1", message_id
     )

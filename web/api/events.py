@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from hub import access, contacts, events
 from hub.auth import Principal
-from hub.db.engine import engine
+from hub.db.engine import connection_pool
 
 
 class EventList(msgspec.Struct):
@@ -35,8 +35,7 @@ async def get_contact(principal: Principal, contact_id: int) -> dict[str, Any]:
     if detail is None:
         raise access.NotFound(f"no contact {contact_id}")
     visible = await access.visible_inbox_ids(principal.agent)
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     rows = await pool.fetch(
         "SELECT id, ref, inbox, status, subject, last_message_at FROM conversation WHERE contact = $1"
         " AND ($2::int[] IS NULL OR inbox = ANY($2::int[])) ORDER BY last_message_at DESC LIMIT 50",
@@ -62,8 +61,7 @@ async def get_contact(principal: Principal, contact_id: int) -> dict[str, Any]:
 @get("/api/v1/agents", tags=["agents"])
 async def list_agents(principal: Principal) -> dict[str, list[dict[str, Any]]]:
     """Active agents (for assignment)."""
-    pool = engine().pool
-    assert pool is not None
+    pool = connection_pool()
     rows = await pool.fetch(
         "SELECT id, name, email, role, availability FROM agent WHERE active ORDER BY name"
     )
