@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from saq import Queue
 
-from hub import auth
+from hub import auth, ttlcache
 from hub.config import Settings
 from hub.db import engine
 from hub.fanout import Fanout
@@ -48,6 +48,7 @@ async def start(
     settings: Settings, *, apply_migrations: bool = False, run_worker: bool = False
 ) -> Services:
     global _current
+    ttlcache.clear_all()
     backends = resolve(settings)
     if apply_migrations:
         applied = await migrate(backends.database_dsn)
