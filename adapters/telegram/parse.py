@@ -290,23 +290,15 @@ async def inbound(
     update: Update, *, inbox_id: int, allow_groups: bool, files: Files
 ) -> Inbound | None:
     """The message an update records, or None for updates the hub ignores."""
-    if update.message is not None:
+    message = update.message if update.message is not None else update.edited_message
+    if message is not None:
         return await _message_inbound(
             update,
-            update.message,
+            message,
             inbox_id=inbox_id,
             allow_groups=allow_groups,
             files=files,
-            edited=False,
-        )
-    if update.edited_message is not None:
-        return await _message_inbound(
-            update,
-            update.edited_message,
-            inbox_id=inbox_id,
-            allow_groups=allow_groups,
-            files=files,
-            edited=True,
+            edited=message is update.edited_message,
         )
     if update.callback_query is not None:
         return callback_inbound(
