@@ -22,28 +22,16 @@ sys.path[0] = str(ROOT)
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
-import asyncpg  # noqa: E402
+from bench.common import recreate_database  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "bench"
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE = "hub_bench_email"
 EXPECTED = {2000: (1386, 2000)}  # messages → (conversations, messages) for seed 42
-
-
-async def fresh_database() -> str:
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 async def run_hub(corpus: Path, data_dir: Path, processes: int | None) -> dict[str, Any]:
@@ -52,7 +40,7 @@ async def run_hub(corpus: Path, data_dir: Path, processes: int | None) -> dict[s
     from hub.config import Settings
     from hub.db.engine import engine
 
-    dsn = await fresh_database()
+    dsn = await recreate_database(DATABASE)
     settings = Settings(database_url=dsn, data_dir=data_dir, secret_key="bench-" + "k" * 40)
     await services.start(settings, apply_migrations=True)
     try:
