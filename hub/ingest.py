@@ -104,10 +104,6 @@ async def prepare(
     }
 
 
-def _lock_key(item: dict[str, Any]) -> tuple[str, str]:
-    return item["sender"]["kind"], item["sender"]["address"]
-
-
 async def _store(conn: asyncpg.Connection, items: Sequence[dict[str, Any]]) -> _Batch:
     # One statement is its own transaction: no BEGIN/COMMIT round trips around it.
     raw = await conn.fetchval(
@@ -151,8 +147,7 @@ class _Committer:
     async def _commit(
         self, batch: list[tuple[dict[str, Any], asyncio.Future[IngestResult]]]
     ) -> None:
-        # One lock order for every batch (the sender), so concurrent batches cannot deadlock.
-        batch.sort(key=lambda pair: _lock_key(pair[0]))
+        # No ordering needed here: hub_ingest takes every sender's lock first, in one global order.
         pool = connection_pool()
         try:
             async with pool.acquire() as conn:
