@@ -225,7 +225,8 @@ async def _apply_edit(inbound: Inbound) -> IngestResult | None:
             msgspec.json.decode(row["meta"]) if isinstance(row["meta"], str) else dict(row["meta"])
         )
         edits = list(meta.get("edits", []))
-        if not any(e.get("id") == inbound.provider_message_id for e in edits):
+        first_time = not any(e.get("id") == inbound.provider_message_id for e in edits)
+        if first_time:
             edits.append(
                 {
                     "id": inbound.provider_message_id,
@@ -239,9 +240,10 @@ async def _apply_edit(inbound: Inbound) -> IngestResult | None:
                 inbound.text,
                 msgspec.json.encode({"edits": edits}).decode(),
             )
-            data = msgspec.json.decode(
-                await conn.fetchval("SELECT hub_message_json($1)", row["id"])
-            )
+        message = msgspec.Raw(
+            (await conn.fetchval("SELECT hub_message_json($1)", row["id"])).encode()
+        )
+        if first_time:
             emitted = await events.emit(
                 conn,
                 [
@@ -249,18 +251,17 @@ async def _apply_edit(inbound: Inbound) -> IngestResult | None:
                         "type": "message.updated",
                         "conversation": row["conversation"],
                         "inbox": row["inbox"],
-                        "data": data,
+                        "data": message,
                     }
                 ],
                 actor_type="contact",
             )
-        message = await conn.fetchval("SELECT hub_message_json($1)", row["id"])
     await events.publish(emitted)
     return IngestResult(
         created=False,
         message_id=row["id"],
         conversation_id=row["conversation"],
-        message_json=msgspec.Raw(message.encode()),
+        message_json=message,
     )
 
 

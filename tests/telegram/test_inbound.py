@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from hub.db.tables import ContactIdentity, Message
+from hub.db.tables import ContactIdentity, Event, Message
 from tests.conftest import admin_key
 from tests.telegram.conftest import content_for, file_ids, fixture, make_inbox, post_update
 from tests.telegram.fake_bot_api import FakeBotApi
@@ -226,6 +226,11 @@ async def test_edited_message_updates_the_original_and_keeps_the_edit(
     await post_update(client, target.inbox["id"], fixture("edited_message"), target.secret)
     assert len(await _messages(client, target)) == 1
     assert len((await _meta(message["id"]))["edits"]) == 1
+    updates = await Event.select(Event.data).where(Event.type == "message.updated")
+    assert len(updates) == 1
+    data = updates[0]["data"]
+    data = msgspec.json.decode(data) if isinstance(data, str) else data
+    assert data["id"] == message["id"] and data["text"] == message["text"]
 
 
 async def test_callback_query_is_answered_and_recorded(
