@@ -35,10 +35,12 @@ EXPECTED = {2000: (1386, 2000)}  # messages → (conversations, messages) for se
 
 
 async def run_hub(corpus: Path, data_dir: Path, processes: int | None) -> dict[str, Any]:
+    import hub.domains  # noqa: F401  (registers the jobs the in-process run needs)
     from adapters.email.importer import run_import
-    from hub import inboxes, services
-    from hub.config import Settings
+    from hub.channels import inboxes
     from hub.db.engine import engine
+    from hub.system import services
+    from hub.system.config import Settings
 
     dsn = await recreate_database(DATABASE)
     settings = Settings(database_url=dsn, data_dir=data_dir, secret_key="bench-" + "k" * 40)

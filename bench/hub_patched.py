@@ -8,7 +8,7 @@ Patches (each a what-if, not production code):
   `UPDATE api_key SET last_used_at = now()` (a write, a commit and a row lock on one row shared by
   every request with that key). A real change would refresh last_used_at at most once a minute
   and drop the cache entry on revocation.
-- inbox_cache: the inbox row cached for 5 s in the API-channel handler path (hub.inboxes.get_inbox).
+- inbox_cache: the inbox row cached for 5 s in the API-channel handler path (hub.channels.inboxes.get_inbox).
 - no_reset: the asyncpg pool releases connections without its reset query (`SELECT
   pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, one more round trip on every
   release); asyncpg still rolls back an open transaction. The hub takes only transaction-scoped
@@ -57,11 +57,11 @@ def apply(patches: list[str]) -> None:
             f"unknown patches: {', '.join(sorted(unknown))} (known: {', '.join(sorted(KNOWN))})"
         )
     if "apikey_cache" in patches:
-        from hub import auth
+        from hub.auth import accounts
 
-        auth.api_key_principal = ttl_cache(auth.api_key_principal, 30)  # type: ignore[assignment]
+        accounts.api_key_principal = ttl_cache(accounts.api_key_principal, 30)  # type: ignore[assignment]
     if "inbox_cache" in patches:
-        from hub import inboxes
+        from hub.channels import inboxes
 
         inboxes.get_inbox = ttl_cache(inboxes.get_inbox, 5)  # type: ignore[assignment]
     if "no_reset" in patches:

@@ -154,10 +154,10 @@ async def main() -> None:
 
     import httpx
 
-    from hub import auth
-    from hub.config import Settings
-    from hub.conversations import encode_cursor
+    from hub.auth import accounts
+    from hub.conversations.listing import encode_cursor
     from hub.db import engine
+    from hub.system.config import Settings
     from web.app import create_app
 
     count_statements()
@@ -177,14 +177,14 @@ async def main() -> None:
         )
         or admin
     )
-    admin_token, _ = await auth.create_session(admin["id"], max_age=3600, user_agent="bench")
+    admin_token, _ = await accounts.create_session(admin["id"], max_age=3600, user_agent="bench")
     # The second page of the default list: a keyset cursor from the 25th row.
     last = await pool.fetchrow(
         "SELECT last_message_at, id FROM conversation WHERE status = 'open'"
         " ORDER BY last_message_at DESC, id DESC OFFSET 24 LIMIT 1"
     )
     cursor = encode_cursor(last["last_message_at"].isoformat(), last["id"])
-    agent_token, _ = await auth.create_session(agent["id"], max_age=3600, user_agent="bench")
+    agent_token, _ = await accounts.create_session(agent["id"], max_age=3600, user_agent="bench")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             database_url=args.dsn, data_dir=Path(tmp), secret_key="bench-" + "x" * 40

@@ -11,7 +11,7 @@ CPU per item (CPU time is what counts on a 2-core machine, and it is robust to o
 
 --drop-index drops an index first (what-if: how much does it cost per message?).
 --apikey instead measures `UPDATE api_key SET last_used_at = now()` on one row from 32 clients
-(what every API-key request does in hub.auth.api_key_principal) against one INSERT each.
+(what every API-key request does in hub.auth.accounts.api_key_principal) against one INSERT each.
 """
 
 from __future__ import annotations

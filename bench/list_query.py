@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time hub.conversations.list_conversations on the bench database (see bench/seed.py).
+"""Time hub.conversations.listing.list_conversations on the bench database (see bench/seed.py).
 
     python bench/list_query.py [--dsn postgresql://postgres@127.0.0.1:5432/hub_bench] [--runs 200]
                                [--warmup 10] [--budget 30] [--statement-timeout 60]
@@ -19,7 +19,7 @@ The machine may be shared: before each case the script waits (at most --max-wait
 the CPUs are at most --quiet-pct busy, and reports how busy they were.
 
 --proposed times bench/proposed_list.py (a rewrite of the SQL, see its docstring) instead of
-hub.conversations.list_conversations, for before/after comparisons. Nothing in hub/ is changed.
+hub.conversations.listing.list_conversations, for before/after comparisons. Nothing in hub/ is changed.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def wait_quiet(quiet_pct: float, max_wait: float) -> float:
 
 
 async def capture_sql(case: Case) -> tuple[str, tuple[Any, ...]]:
-    import hub.conversations as conversations
+    from hub.conversations import listing as conversations
 
     if PROPOSED:
         import proposed_list
@@ -130,13 +130,13 @@ async def capture_sql(case: Case) -> tuple[str, tuple[Any, ...]]:
         await run_once(case)
         return proposed_list.LAST["sql"], proposed_list.LAST["args"]
 
-    original = conversations._pool
+    original = conversations.connection_pool
     recorder = Recorder(original())
-    conversations._pool = lambda: recorder  # type: ignore[assignment,return-value]
+    conversations.connection_pool = lambda: recorder  # type: ignore[assignment,return-value]
     try:
         await run_once(case)
     finally:
-        conversations._pool = original  # type: ignore[assignment]
+        conversations.connection_pool = original  # type: ignore[assignment]
     assert recorder.sql is not None
     return recorder.sql, recorder.args
 
@@ -145,7 +145,7 @@ async def run_once(case: Case) -> tuple[list[dict[str, Any]], str | None]:
     if PROPOSED:
         from proposed_list import list_conversations
     else:
-        from hub.conversations import list_conversations
+        from hub.conversations.listing import list_conversations
 
     return await list_conversations(
         case.filters,
@@ -177,7 +177,7 @@ async def explain(case: Case) -> str:
 
 async def capture_sql_only(case: Case) -> tuple[str, tuple[Any, ...]]:
     """The SQL of a case without running it (the pool is swapped for one that only records)."""
-    import hub.conversations as conversations
+    from hub.conversations import listing as conversations
 
     class Stub:
         sql: str | None = None
@@ -212,27 +212,27 @@ async def capture_sql_only(case: Case) -> tuple[str, tuple[Any, ...]]:
     if PROPOSED:
         import proposed_list
 
-        original = proposed_list._pool
-        proposed_list._pool = lambda: stub  # type: ignore[assignment,return-value]
+        original = proposed_list.connection_pool
+        proposed_list.connection_pool = lambda: stub  # type: ignore[assignment,return-value]
         try:
             await run_once(case)
         finally:
-            proposed_list._pool = original  # type: ignore[assignment]
+            proposed_list.connection_pool = original  # type: ignore[assignment]
     else:
-        original = conversations._pool
-        conversations._pool = lambda: stub  # type: ignore[assignment,return-value]
+        original = conversations.connection_pool
+        conversations.connection_pool = lambda: stub  # type: ignore[assignment,return-value]
         try:
             await run_once(case)
         finally:
-            conversations._pool = original  # type: ignore[assignment]
+            conversations.connection_pool = original  # type: ignore[assignment]
     assert stub.sql is not None
     return stub.sql, stub.args
 
 
 async def build_cases(pool: Any) -> list[Case]:
-    from hub import access
-    from hub.auth import AgentInfo
-    from hub.conversations import ListFilters
+    from hub.auth import access
+    from hub.auth.accounts import AgentInfo
+    from hub.conversations.listing import ListFilters
 
     def info(row: Any) -> AgentInfo:
         return AgentInfo(id=row["id"], name=row["name"], email=row["email"], role=row["role"])
@@ -345,7 +345,7 @@ async def compare_with_hub(case: Case) -> bool | None:
     """--proposed: does the rewrite return the same page (ids, order, cursor) as the hub?"""
     from proposed_list import list_conversations as new_list
 
-    from hub.conversations import list_conversations as hub_list
+    from hub.conversations.listing import list_conversations as hub_list
 
     kwargs = dict(
         agent=case.agent, visible_inboxes=case.visible, limit=case.limit, cursor=case.cursor
@@ -401,7 +401,7 @@ async def main() -> None:
     parser.add_argument(
         "--proposed",
         action="store_true",
-        help="time bench/proposed_list.py instead of hub.conversations.list_conversations",
+        help="time bench/proposed_list.py instead of hub.conversations.listing.list_conversations",
     )
     parser.add_argument(
         "--compare",
@@ -435,7 +435,7 @@ async def main() -> None:
         variant = (
             "bench/proposed_list.py (proposed SQL)"
             if PROPOSED
-            else "hub.conversations.list_conversations"
+            else "hub.conversations.listing.list_conversations"
         )
         print(f"timing {variant}")
         print(

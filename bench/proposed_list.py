@@ -1,4 +1,4 @@
-"""A proposed rewrite of the SQL of hub.conversations.list_conversations (bench only).
+"""A proposed rewrite of the SQL of hub.conversations.listing.list_conversations (bench only).
 
 `python bench/list_query.py --proposed [--compare]` swaps this in for the real function so the
 same cases can be timed before and after (--compare checks every page against the hub's).
@@ -31,16 +31,10 @@ from typing import Any
 
 import msgspec
 
-from hub.auth import AgentInfo
-from hub.conversations import (
-    InvalidChange,
-    ListFilters,
-    Priority,
-    Status,
-    _pool,
-    decode_cursor,
-    encode_cursor,
-)
+from hub.auth.accounts import AgentInfo
+from hub.conversations.lifecycle import InvalidChange, Priority, Status
+from hub.conversations.listing import ListFilters, decode_cursor, encode_cursor
+from hub.db.engine import connection_pool
 
 ORDER = "ORDER BY c.last_message_at DESC, c.id DESC"
 LAST: dict[str, Any] = {}  # the last SQL and arguments sent (for EXPLAIN in bench/list_query.py)
@@ -145,7 +139,7 @@ async def list_conversations(
         f" ORDER BY m.id DESC LIMIT 1)) AS item, c.last_message_at, c.id FROM ({inner}) c {ORDER}"
     )
     LAST.update(sql=sql, args=tuple(args))
-    async with _pool().acquire() as conn, conn.transaction(readonly=True):
+    async with connection_pool().acquire() as conn, conn.transaction(readonly=True):
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await conn.fetch(sql, *args)
     items = [msgspec.json.decode(r["item"]) for r in rows[:limit]]

@@ -10,7 +10,7 @@ over two years and 5,000,000 messages written from a vocabulary of a few hundred
 common words ("internet", "router"), uncommon ones ("traceroute", ~0.1% of messages) and rare
 ones ("squirrel", ~100 messages) so full-text search has every kind of selectivity.
 
-How it loads: `--fresh` drops and recreates the database; migrations run with hub.migrate; then,
+How it loads: `--fresh` drops and recreates the database; migrations run with hub.db.migrate; then,
 in ONE transaction, every table is truncated, the plain (non-constraint) indexes of the big
 tables are dropped, the rows are streamed in with asyncpg's binary COPY
 (copy_records_to_table), the dropped indexes are recreated from their saved definitions and the
@@ -684,7 +684,7 @@ async def load(
     n_messages = n_conv * per
     fromts = dt.datetime.fromtimestamp
 
-    from hub.auth import hash_password
+    from hub.auth.accounts import hash_password
 
     password_hash = await hash_password(PASSWORD)
 
@@ -1166,7 +1166,7 @@ async def main() -> None:
     timer = Timer()
     t0 = time.perf_counter()
     await ensure_database(args.dsn, args.fresh)
-    from hub.migrate import migrate
+    from hub.db.migrate import migrate
 
     with timer.run("migrations"):
         applied = await migrate(args.dsn)

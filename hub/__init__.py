@@ -1,1 +1,1 @@
-"""Hub: the channel-agnostic core. It never imports `adapters` or `web`."""
+"""The hub's domains, one package each; `hub.domains` loads them together."""

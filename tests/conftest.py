@@ -24,7 +24,7 @@ import uvicorn
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from hub.config import Settings
+from hub.system.config import Settings
 
 PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # A Redis database per test run (1-15), so concurrent runs on one machine do not flush each other.
@@ -40,7 +40,7 @@ async def database() -> AsyncIterator[str]:
     admin = await asyncpg.connect(PG_ADMIN_URL)
     await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
     await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
-    from hub.migrate import migrate
+    from hub.db.migrate import migrate
 
     await migrate(TEST_DSN)
     try:
@@ -157,10 +157,10 @@ async def quiet_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def make_agent(
     email: str, password: str = "correct horse battery", role: str = "agent"
 ) -> int:
-    from hub import auth
-    from hub.permissions import Role
+    from hub.auth import accounts
+    from hub.auth.permissions import Role
 
-    agent = await auth.create_agent(email, password, role=Role(role))
+    agent = await accounts.create_agent(email, password, role=Role(role))
     return agent.id
 
 

@@ -14,8 +14,8 @@ import httpx
 import msgspec
 import pytest
 
-from hub import contract, polling
-from hub.contract import (
+from hub.channels import contract
+from hub.channels.contract import (
     BaseAdapter,
     DeliveryStatus,
     DeliveryUpdate,
@@ -29,6 +29,7 @@ from hub.contract import (
 )
 from hub.db.engine import engine
 from hub.db.tables import Message, RawPayload
+from hub.ingest import polling
 from tests.conftest import admin_key
 
 QUEUED: list[dict[str, Any]] = []  # what the "provider" has for the next poll
@@ -152,15 +153,15 @@ async def test_delivery_updates_arrive_by_webhook(client: httpx.AsyncClient) -> 
     reply = await client.post(
         f"/api/v1/conversations/{conversation_id}/messages", json={"text": "hello"}, headers=headers
     )
-    from hub import outbound
+    from hub.outbox import delivery
 
-    assert await outbound.wait_for_status(reply.json()["id"], {"sent"}) == "sent"
+    assert await delivery.wait_for_status(reply.json()["id"], {"sent"}) == "sent"
     await _post(
         client,
         inbox["id"],
         msgspec.json.encode({"id": f"echo-{reply.json()['id']}", "status": "read"}),
     )
-    assert await outbound.wait_for_status(reply.json()["id"], {"read"}) == "read"
+    assert await delivery.wait_for_status(reply.json()["id"], {"read"}) == "read"
 
 
 async def test_free_text_outside_the_reply_window_is_refused(client: httpx.AsyncClient) -> None:

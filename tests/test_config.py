@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ConfigError, load_settings, masked
+from hub.system.config import ConfigError, load_settings, masked
 
 
 def test_defaults_need_no_environment(tmp_path: Path) -> None:

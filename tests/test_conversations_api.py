@@ -7,7 +7,7 @@ import itertools
 
 import httpx
 
-from hub import conversations
+from hub.conversations import lifecycle
 from hub.db.engine import engine
 from tests.conftest import admin_key, api_key_for, inbound, make_api_inbox, unique
 
@@ -140,11 +140,11 @@ async def test_snoozed_conversations_wake_up(client: httpx.AsyncClient) -> None:
         json={"status": "snoozed", "snoozed_until": until},
         headers=headers,
     )
-    assert await conversations.wake_snoozed() == 0
+    assert await lifecycle.wake_snoozed() == 0
     pool = engine().pool
     assert pool is not None
     await pool.execute("UPDATE conversation SET snoozed_until = now() - interval '1 second'")
-    assert await conversations.wake_snoozed() == 1
+    assert await lifecycle.wake_snoozed() == 1
     assert (await client.get(f"/api/v1/conversations/{conversation_id}", headers=headers)).json()[
         "status"
     ] == "open"

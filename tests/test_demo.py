@@ -1,7 +1,7 @@
 import httpx
 
 from hub.db.tables import Conversation, Inbox, Message
-from hub.demo import DEMO_LOGINS, load_demo
+from hub.demo.seed import DEMO_LOGINS, load_demo
 
 
 async def test_demo_is_realistic_and_idempotent(client: httpx.AsyncClient) -> None:
@@ -15,7 +15,7 @@ async def test_demo_is_realistic_and_idempotent(client: httpx.AsyncClient) -> No
     refs = [row["ref"] for row in await Conversation.select(Conversation.ref_number)]
     assert min(refs) >= 1000 and len(set(refs)) == len(refs)
 
-    from hub.events import events_after
+    from hub.realtime.events import events_after
 
     history = await events_after(0, limit=1000)
     created = [e for e in history if e.type == "message.created"]

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hub.fanout import Fanout
+from hub.realtime.fanout import Fanout
 
 
 @pytest.fixture(params=["postgres", "redis"])

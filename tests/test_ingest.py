@@ -7,10 +7,10 @@ import datetime as dt
 
 import httpx
 
-from hub import ingest
-from hub.contract import Identity, Inbound, InboundAttachment, ThreadHints
+from hub.channels.contract import Identity, Inbound, InboundAttachment, ThreadHints
 from hub.db.engine import engine
 from hub.db.tables import Contact, ContactIdentity, Conversation, Event, Message
+from hub.ingest import pipeline
 from tests.conftest import admin_key, inbound, make_api_inbox, unique
 
 
@@ -133,7 +133,7 @@ async def test_channel_hints_thread_and_auto_replies_do_not_reopen(
         f"/api/v1/conversations/{conversation_id}", json={"status": "pending"}, headers=headers
     )
     sender = Identity("email", "ann@example.com", "Ann")
-    auto = await ingest.ingest(
+    auto = await pipeline.ingest(
         Inbound(
             channel="api",
             inbox_id=inbox["id"],
@@ -149,7 +149,7 @@ async def test_channel_hints_thread_and_auto_replies_do_not_reopen(
         await client.get(f"/api/v1/conversations/{conversation_id}", headers=headers)
     ).json()
     assert conversation["status"] == "pending" and conversation["unread_count"] == 1
-    separate = await ingest.ingest(
+    separate = await pipeline.ingest(
         Inbound(
             channel="api",
             inbox_id=inbox["id"],
@@ -167,7 +167,7 @@ async def test_attachments_are_stored_by_content(client: httpx.AsyncClient) -> N
     headers = await admin_key(client)
     inbox = await make_api_inbox(client, headers)
     data = b"%PDF-1.4 fake invoice"
-    result = await ingest.ingest(
+    result = await pipeline.ingest(
         Inbound(
             channel="api",
             inbox_id=inbox["id"],

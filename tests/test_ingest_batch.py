@@ -11,15 +11,15 @@ from typing import Any
 
 import httpx
 
-from hub import ingest
-from hub.contract import Identity, Inbound, ThreadHints
+from hub.channels.contract import Identity, Inbound, ThreadHints
 from hub.db.engine import engine
 from hub.db.tables import Conversation, Event, Message
+from hub.ingest import pipeline
 from tests.conftest import admin_key, inbound, make_api_inbox
 
 
 async def _item(inbox_id: int, pid: str, address: str, **extra: Any) -> dict[str, Any]:
-    return await ingest.prepare(
+    return await pipeline.prepare(
         Inbound(
             channel="api",
             inbox_id=inbox_id,
@@ -62,7 +62,7 @@ async def test_a_mixed_batch_answers_in_order_and_stores_what_one_by_one_would(
         await _item(inbox, "d-1", "+4544444444"),
     ]
     async with pool.acquire() as conn:
-        stored = await ingest._store(conn, items)
+        stored = await pipeline._store(conn, items)
     a2, b2, b3, c1, a1_again, d1, d1_again = stored.results
 
     # Known senders thread into their open conversations; a customer message reopens a pending
@@ -123,7 +123,7 @@ async def test_a_sender_with_a_message_to_go_one_by_one_keeps_its_order(
     pool = engine().pool
     assert pool is not None
     async with pool.acquire() as conn:
-        e2, e3, e4 = (await ingest._store(conn, items)).results
+        e2, e3, e4 = (await pipeline._store(conn, items)).results
     assert e2.message_id < e3.message_id < e4.message_id
     assert e2.conversation_id == first["conversation_id"]
     assert e3.conversation_created and e3.conversation_id != first["conversation_id"]

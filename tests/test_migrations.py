@@ -1,6 +1,6 @@
 import asyncpg
 
-from hub.migrate import migrate
+from hub.db.migrate import migrate
 
 
 async def test_migrations_are_applied_once_and_create_the_model(database: str) -> None:

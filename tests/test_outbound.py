@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
-from hub import outbound
-from hub.contract import DeliveryStatus, DeliveryUpdate
+from hub.channels.contract import DeliveryStatus, DeliveryUpdate
 from hub.db.engine import engine
 from hub.db.tables import Message
+from hub.outbox import delivery, dispatch, replies
 from tests.conftest import admin_key, inbound, make_api_inbox
 from tests.fakes.callback import CallbackReceiver
 
@@ -48,7 +48,7 @@ async def test_reply_is_sent_once_with_a_valid_signature(
     assert (
         reply["status"] == "pending" and reply["direction"] == "out" and reply["kind"] == "message"
     )
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
     assert receiver.deliveries(reply["id"]) == 1 and receiver.bad_signatures == 0
     payload = receiver.received[0]
     assert payload["message"]["text"] == "On it!"
@@ -70,7 +70,7 @@ async def test_private_notes_are_never_sent(
         client, headers, conversation_id, text="Customer is on the legacy plan", private=True
     )
     assert note["kind"] == "note" and note["direction"] is None and note["status"] == "received"
-    assert (await outbound.dispatch(note["id"])).startswith("not pending")
+    assert (await dispatch.dispatch(note["id"])).startswith("not pending")
     await asyncio.sleep(0.5)
     assert receiver.received == []
 
@@ -83,7 +83,7 @@ async def test_provider_timeout_is_retried_and_delivered_once(
     receiver.hang_seconds = 3
     headers, _, conversation_id = await _conversation(client, receiver, url, timeout_seconds=1)
     reply = await _reply(client, headers, conversation_id)
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}, timeout=20) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}, timeout=20) == "sent"
     assert len(receiver.received) == 2  # the first attempt timed out, the retry went through
     assert receiver.deliveries(reply["id"]) == 1
     row = await Message.select(Message.attempts).where(Message.id == reply["id"]).first()
@@ -95,7 +95,7 @@ async def test_server_error_is_retried(client: httpx.AsyncClient, callback_recei
     receiver.fail_next = [503]
     headers, _, conversation_id = await _conversation(client, receiver, url)
     reply = await _reply(client, headers, conversation_id)
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}, timeout=20) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}, timeout=20) == "sent"
     assert receiver.deliveries(reply["id"]) == 1
 
 
@@ -106,7 +106,7 @@ async def test_permanent_error_fails_with_reason_and_is_not_retried(
     receiver.fail_next = [400]
     headers, _, conversation_id = await _conversation(client, receiver, url)
     reply = await _reply(client, headers, conversation_id)
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "failed"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "failed"
     await asyncio.sleep(3)  # longer than the retry delay: nothing else may arrive
     assert len(receiver.received) == 1
     messages = (
@@ -117,7 +117,7 @@ async def test_permanent_error_fails_with_reason_and_is_not_retried(
     # An agent can retry it once the integration is fixed.
     retried = await client.post(f"/api/v1/messages/{reply['id']}/retry", headers=headers)
     assert retried.status_code == 200
-    assert await outbound.wait_for_status(reply["id"], {"sent"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent"}) == "sent"
 
 
 async def test_reply_of_a_killed_worker_is_delivered_once_after_the_sweep(
@@ -126,12 +126,12 @@ async def test_reply_of_a_killed_worker_is_delivered_once_after_the_sweep(
     receiver, url = callback_receiver
     _headers, _inbox_id, conversation_id = await _conversation(client, receiver, url)
     # A reply stored while the queue was lost: pending, with no job.
-    from hub.auth import AgentInfo
+    from hub.auth.accounts import AgentInfo
 
     agent = AgentInfo(id=1, name="Admin", email="a@example.com", role="admin")
-    reply = await outbound.create_reply(conversation_id, agent=agent, text="after the crash")
+    reply = await replies.create_reply(conversation_id, agent=agent, text="after the crash")
     # A worker claimed it and died before calling the provider.
-    claimed = await outbound._claim(reply["id"])
+    claimed = await dispatch._claim(reply["id"])
     assert claimed is not None
     pool = engine().pool
     assert pool is not None
@@ -139,13 +139,13 @@ async def test_reply_of_a_killed_worker_is_delivered_once_after_the_sweep(
         "UPDATE message SET updated_at = now() - interval '10 minutes' WHERE id = $1", reply["id"]
     )
     assert (
-        await outbound.dispatch(reply["id"])
+        await dispatch.dispatch(reply["id"])
         == "not pending (already sent, being sent, a note, or unknown)"
     )
-    assert await outbound.sweep() == 1
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
+    assert await dispatch.sweep() == 1
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
     assert receiver.deliveries(reply["id"]) == 1 and len(receiver.received) == 1
-    assert await outbound.sweep() == 0
+    assert await dispatch.sweep() == 0
 
 
 async def test_delivery_updates_never_move_backwards(
@@ -154,17 +154,17 @@ async def test_delivery_updates_never_move_backwards(
     receiver, url = callback_receiver
     headers, inbox_id, conversation_id = await _conversation(client, receiver, url)
     reply = await _reply(client, headers, conversation_id)
-    assert await outbound.wait_for_status(reply["id"], {"sent"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent"}) == "sent"
     provider_id = f"ext-{reply['id']}"
 
     def update(status: DeliveryStatus) -> DeliveryUpdate:
         return DeliveryUpdate(inbox_id=inbox_id, provider_message_id=provider_id, status=status)
 
-    assert await outbound.apply_delivery(update(DeliveryStatus.READ)) is True
-    assert await outbound.apply_delivery(update(DeliveryStatus.DELIVERED)) is False
-    assert await outbound.apply_delivery(update(DeliveryStatus.FAILED)) is False
+    assert await delivery.apply_delivery(update(DeliveryStatus.READ)) is True
+    assert await delivery.apply_delivery(update(DeliveryStatus.DELIVERED)) is False
+    assert await delivery.apply_delivery(update(DeliveryStatus.FAILED)) is False
     assert (
-        await outbound.apply_delivery(
+        await delivery.apply_delivery(
             DeliveryUpdate(
                 inbox_id=inbox_id, provider_message_id="unknown", status=DeliveryStatus.READ
             )

@@ -10,8 +10,9 @@ import pytest
 from saq import Queue
 from saq.types import Context
 
-from hub.jobs import HubWorker, enqueue, make_queue, wait_for, worker_options
-from hub.runtime import Backends
+from hub.jobs.registry import enqueue, make_queue, wait_for
+from hub.jobs.worker import HubWorker, worker_options
+from hub.system.runtime import Backends
 
 
 @pytest.fixture(params=["postgres", "redis"])

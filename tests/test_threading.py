@@ -1,7 +1,7 @@
 import httpx
 
-from hub import threading as th
-from hub.contract import Identity
+from hub.channels.contract import Identity
+from hub.conversations import threading as th
 from tests.conftest import admin_key, inbound, make_api_inbox
 
 

@@ -15,8 +15,9 @@ from litestar.plugins.prometheus import PrometheusController
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from hub import services
-from hub.config import Settings, load_settings
+import hub.domains  # noqa: F401  (registers every domain's jobs before a worker starts)
+from hub.system import services
+from hub.system.config import Settings, load_settings
 from web import media, ops, pages, realtime, webhooks, widget
 from web.api import api_keys, attachments, conversations, events, inboxes
 from web.api import auth as auth_api

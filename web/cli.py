@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from hub.config import ConfigError, Settings, load_settings, masked
+import hub.domains  # noqa: F401  (registers every domain's jobs before a worker starts)
+from hub.system.config import ConfigError, Settings, load_settings, masked
 
 T = TypeVar("T")
 
@@ -39,7 +40,7 @@ async def _check_reachable(settings: Settings) -> None:
     """Fail fast, in one sentence, when the database or Redis cannot be reached."""
     import asyncpg
 
-    from hub.runtime import resolve
+    from hub.system.runtime import resolve
 
     backends = resolve(settings)
     try:
@@ -63,7 +64,7 @@ async def _check_reachable(settings: Settings) -> None:
 async def _with_services(
     settings: Settings, body: Callable[[], Awaitable[T]], *, migrate: bool = False
 ) -> T:
-    from hub import services
+    from hub.system import services
 
     await services.start(settings, apply_migrations=migrate)
     try:
@@ -111,12 +112,12 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
     settings = _settings()
     configure(settings.log_level, settings.log_format)
     _run(_check_reachable(settings))
-    from hub.migrate import migrate
-    from hub.runtime import resolve
+    from hub.db.migrate import migrate
+    from hub.system.runtime import resolve
 
     _run(migrate(resolve(settings).database_dsn))
     if demo:
-        from hub.demo import DEMO_LOGINS, load_demo
+        from hub.demo.seed import DEMO_LOGINS, load_demo
 
         _run(_with_services(settings, load_demo))
     bind_host = host or settings.host
@@ -162,7 +163,7 @@ def worker(concurrency: int | None) -> None:
 async def _worker(settings: Settings, concurrency: int | None) -> None:
     import msgspec
 
-    from hub import services
+    from hub.system import services
 
     if concurrency:
         settings = msgspec.structs.replace(settings, worker_concurrency=concurrency)
@@ -184,8 +185,8 @@ async def _worker(settings: Settings, concurrency: int | None) -> None:
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    from hub.migrate import migrate as run_migrations
-    from hub.runtime import resolve
+    from hub.db.migrate import migrate as run_migrations
+    from hub.system.runtime import resolve
 
     settings = _settings()
     _run(_check_reachable(settings))
@@ -201,14 +202,14 @@ def migrate() -> None:
 @click.option("--name", default="")
 def createadmin(email: str, password: str, name: str) -> None:
     """Create an admin (or reset the password of an existing agent and make it admin)."""
-    from hub import auth
-    from hub.permissions import Role
+    from hub.auth import accounts
+    from hub.auth.permissions import Role
 
     settings = _settings()
     _run(_check_reachable(settings))
 
     async def body() -> Any:
-        return await auth.create_agent(email, password, name=name, role=Role.ADMIN)
+        return await accounts.create_agent(email, password, name=name, role=Role.ADMIN)
 
     try:
         agent = _run(_with_services(settings, body, migrate=True))
@@ -228,7 +229,7 @@ def config() -> None:
 @main.command()
 def demo() -> None:
     """Load the demo data set (idempotent) and print its logins."""
-    from hub.demo import DEMO_LOGINS, load_demo
+    from hub.demo.seed import DEMO_LOGINS, load_demo
 
     settings = _settings()
     _run(_check_reachable(settings))

@@ -80,13 +80,13 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 def domain_handlers() -> dict[int | type[Exception], Any]:
     """The core's exceptions, answered with the right status and a sentence."""
-    from hub.access import Forbidden, NotFound
-    from hub.attachments import AttachmentTooLarge
-    from hub.contacts import InvalidIdentity
-    from hub.conversations import InvalidChange
-    from hub.crypto import SecretKeyMismatch
-    from hub.inboxes import InvalidInbox
-    from hub.outbound import InvalidReply
+    from hub.auth.access import Forbidden, NotFound
+    from hub.channels.inboxes import InvalidInbox
+    from hub.contacts.identities import InvalidIdentity
+    from hub.conversations.lifecycle import InvalidChange
+    from hub.outbox.replies import InvalidReply
+    from hub.storage.attachments import AttachmentTooLarge
+    from hub.system.crypto import SecretKeyMismatch
 
     def handler(status: int, code: str | None = None) -> Any:
         def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -11,9 +11,9 @@ from litestar import get
 from litestar.response import File
 
 from adapters.whatsapp.signed_urls import ExpiredMediaToken, InvalidMediaToken, read_token
-from hub import attachments
 from hub.db.engine import connection_pool
-from hub.services import current
+from hub.storage import attachments
+from hub.system.services import current
 from web.errors import ApiError
 
 

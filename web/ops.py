@@ -8,11 +8,11 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Response, get, post
 
-from hub.auth import Principal
+from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission
 from hub.db.engine import connection_pool
-from hub.jobs import enqueue, wait_for
-from hub.permissions import Permission
-from hub.services import current
+from hub.jobs.registry import enqueue, wait_for
+from hub.system.services import current
 from web.errors import ApiError
 from web.security import require
 

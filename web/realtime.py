@@ -16,10 +16,11 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from hub import access, events
+from hub.auth import access
 from hub.db.engine import connection_pool
-from hub.services import current
-from hub.tasks import cancel
+from hub.realtime import events
+from hub.system.services import current
+from hub.system.tasks import cancel
 from web.security import principal_from
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 
-from hub import auth
-from hub.auth import Principal
-from hub.crypto import constant_time_equal
-from hub.permissions import Permission, allowed
+from hub.auth import accounts
+from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission, allowed
+from hub.system.crypto import constant_time_equal
 from web.errors import ApiError
 
 SESSION_COOKIE = "hub_session"
@@ -22,13 +22,13 @@ _SAFE = {"GET", "HEAD", "OPTIONS"}
 async def principal_from(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     header = connection.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return await auth.api_key_principal(header[7:].strip())
+        return await accounts.api_key_principal(header[7:].strip())
     token = connection.query_params.get("token")
     if token and connection.scope["type"] == "websocket":
-        return await auth.api_key_principal(token)
+        return await accounts.api_key_principal(token)
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
-        return await auth.session_principal(cookie)
+        return await accounts.session_principal(cookie)
     return None
 
 

@@ -12,10 +12,9 @@ from typing import Any
 
 from litestar import Request, Response, route
 
-from hub import inboxes, ingest, outbound, rawpayloads
-from hub.access import NotFound
-from hub.contacts import InvalidIdentity
-from hub.contract import (
+from hub.auth.access import NotFound
+from hub.channels import inboxes
+from hub.channels.contract import (
     BaseAdapter,
     DeliveryUpdate,
     Inbound,
@@ -24,7 +23,10 @@ from hub.contract import (
     SignatureError,
     WebhookReply,
 )
-from hub.services import current
+from hub.contacts.identities import InvalidIdentity
+from hub.ingest import pipeline, rawpayloads
+from hub.outbox import delivery
+from hub.system.services import current
 from web.errors import error_body
 
 log = logging.getLogger(__name__)
@@ -79,9 +81,9 @@ async def handle(request: Request[Any, Any, Any], inbox_id: int) -> Response[Any
         items = await adapter.parse(data)
         for item in items:
             if isinstance(item, Inbound):
-                await ingest.ingest(item)
+                await pipeline.ingest(item)
             elif isinstance(item, DeliveryUpdate):
-                await outbound.apply_delivery(item)
+                await delivery.apply_delivery(item)
     except (PayloadError, InvalidIdentity) as exc:
         kept = await rawpayloads.keep(
             inbox_id=inbox_id,

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import httpx
 import msgspec
 
-from hub.contract import BaseAdapter, Outbound, PermanentSendError, TransientSendError
+from hub.channels.contract import BaseAdapter, Outbound, PermanentSendError, TransientSendError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 

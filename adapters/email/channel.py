@@ -1,6 +1,6 @@
 """The email channel: IMAP in, SMTP out.
 
-Polling and the "only after commit" rule: `hub.polling` saves the state a poll returns only after
+Polling and the "only after commit" rule: `hub.ingest.polling` saves the state a poll returns only after
 the hub has committed the poll's items. So a poll never marks what it just fetched; it marks, at
 its start, the UIDs up to the `last_uid` the previous poll saved — which are exactly the
 committed ones. A crash between fetch and commit re-fetches (ingest is idempotent on the
@@ -21,7 +21,7 @@ from adapters.email.config import EmailConfig, load
 from adapters.email.convert import Converter
 from adapters.email.imap import ImapError, ImapSession
 from adapters.email.threading_hints import referenced_ids
-from hub.contract import (
+from hub.channels.contract import (
     BaseAdapter,
     DeliveryUpdate,
     Inbound,
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def _secret_key() -> str:
     # The adapter has no key of its own: the process's settings hold the instance secret.
-    from hub.services import current
+    from hub.system.services import current
 
     return current().settings.secret_key
 
@@ -154,7 +154,7 @@ class EmailChannel(BaseAdapter):
     # Sending ------------------------------------------------------------------------------------
 
     async def send(self, message: Outbound) -> str:
-        from hub import threading as hub_threading
+        from hub.conversations import threading as hub_threading
 
         cfg = self.settings
         if not message.recipient.address or message.recipient.kind != "email":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from adapters.email.config import EmailConfig
 from adapters.email.threading_hints import reply_address
-from hub.contract import Outbound
+from hub.channels.contract import Outbound
 
 _REPLY_PREFIX = re.compile(
     r"^\s*((re|aw|sv|fw|fwd|wg|tr|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE

@@ -12,9 +12,7 @@ from typing import Any
 
 from adapters.email import threading_hints
 from adapters.email.parse import ParsedEmail, content_hash_id, parse, split
-from hub import threading as hub_threading
-from hub.contacts import InvalidIdentity, normalise_address
-from hub.contract import (
+from hub.channels.contract import (
     DeliveryStatus,
     DeliveryUpdate,
     Identity,
@@ -22,6 +20,8 @@ from hub.contract import (
     InboundAttachment,
     ThreadHints,
 )
+from hub.contacts.identities import InvalidIdentity, normalise_address
+from hub.conversations import threading as hub_threading
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _address(address: str) -> str:
 
 
 def attachment_limit() -> int:
-    from hub.services import current
+    from hub.system.services import current
 
     return current().settings.attachment_max_bytes
 

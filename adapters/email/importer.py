@@ -22,8 +22,9 @@ from pathlib import Path
 from adapters.email.convert import Converter
 from adapters.email.parse import ParsedEmail, parse
 from adapters.email.threading_hints import Pending, Recent
-from hub import ingest, outbound
-from hub.contract import DeliveryUpdate
+from hub.channels.contract import DeliveryUpdate
+from hub.ingest import pipeline
+from hub.outbox import delivery
 
 WINDOW = 256  # messages parsed ahead of the one being threaded
 IN_FLIGHT = 400  # messages handed to ingest and not yet committed
@@ -103,9 +104,9 @@ class Importer:
             for item in items:
                 if isinstance(item, DeliveryUpdate):
                     self.report.bounces += 1
-                    await outbound.apply_delivery(item)
+                    await delivery.apply_delivery(item)
                     continue
-                result = await ingest.ingest(item)
+                result = await pipeline.ingest(item)
                 conversation = result.conversation_id
                 if result.created:
                     self.report.stored += 1
@@ -162,8 +163,8 @@ async def run_import(
 ) -> ImportReport:
     """Import every message at `path` into the email inbox `inbox_id`."""
     from adapters.email.channel import EmailChannel
-    from hub import inboxes
-    from hub.services import current
+    from hub.channels import inboxes
+    from hub.system.services import current
 
     settings = current().settings
     adapter = await inboxes.adapter_for(

@@ -1,6 +1,6 @@
-"""The one query email threading needs beyond hub.threading: newsletter-aware id matching.
+"""The one query email threading needs beyond hub.conversations.threading: newsletter-aware id matching.
 
-`hub.threading.conversation_by_provider_ids` returns the newest conversation holding any of the
+`hub.conversations.threading.conversation_by_provider_ids` returns the newest conversation holding any of the
 ids. Email also needs to know whether the matched message was bulk mail (a newsletter), because
 replies from different people to one newsletter must not be merged into one conversation.
 """

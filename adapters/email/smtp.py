@@ -9,7 +9,7 @@ import aiosmtplib
 
 from adapters.email.config import EmailConfig
 from adapters.email.imap import tls_context
-from hub.contract import PermanentSendError, TransientSendError
+from hub.channels.contract import PermanentSendError, TransientSendError
 
 
 def _reason(code: int, message: str) -> str:

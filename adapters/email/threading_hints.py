@@ -16,8 +16,8 @@ from typing import Any
 
 from adapters.email.lookups import matches_for_ids
 from adapters.email.parse import ParsedEmail
-from hub import threading as hub_threading
-from hub.contract import Identity, ThreadHints
+from hub.channels.contract import Identity, ThreadHints
+from hub.conversations import threading as hub_threading
 
 _SUBJECT_REF = re.compile(r"\[#(\d{1,12})\]")
 

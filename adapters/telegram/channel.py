@@ -2,7 +2,7 @@
 
 Webhook mode registers `POST /webhooks/telegram/{inbox_id}` with a generated secret token, which
 Telegram sends back in `X-Telegram-Bot-Api-Secret-Token` on every call. Polling mode removes any
-webhook and is fetched by `hub.polling` with getUpdates; the saved state carries the next offset,
+webhook and is fetched by `hub.ingest.polling` with getUpdates; the saved state carries the next offset,
 which confirms the previous batch on the following poll — after that batch was committed.
 """
 
@@ -21,7 +21,7 @@ from adapters.telegram.api import DEFAULT_API_BASE_URL, UPLOAD_LIMIT_BYTES, BotA
 from adapters.telegram.config import DEFAULT_POLL_TIMEOUT, clean_config
 from adapters.telegram.download import Downloader, download_limit
 from adapters.telegram.wire import ALLOWED_UPDATES, Update, update_decoder
-from hub.contract import (
+from hub.channels.contract import (
     BaseAdapter,
     DeliveryUpdate,
     Inbound,
@@ -173,7 +173,7 @@ class TelegramChannel(BaseAdapter):
         return items, next_offset
 
     async def _keep(self, entry: object, error: str) -> None:
-        from hub import rawpayloads
+        from hub.ingest import rawpayloads
 
         await rawpayloads.keep(
             inbox_id=self.inbox_id,

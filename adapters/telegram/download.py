@@ -7,7 +7,7 @@ import msgspec
 from adapters.telegram.api import DOWNLOAD_LIMIT_BYTES, BotApi, TelegramApiError
 from adapters.telegram.parse import Media
 from adapters.telegram.wire import File
-from hub.contract import InboundAttachment
+from hub.channels.contract import InboundAttachment
 
 
 def _megabytes(size: int) -> str:
@@ -17,7 +17,7 @@ def _megabytes(size: int) -> str:
 def download_limit() -> int:
     """Telegram serves bots files up to 20 MB; the hub may keep less (HUB_ATTACHMENT_MAX_BYTES)."""
     try:
-        from hub.services import current
+        from hub.system.services import current
 
         return min(DOWNLOAD_LIMIT_BYTES, current().settings.attachment_max_bytes)
     except RuntimeError:  # no services in this process (a script, a unit test)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import msgspec
 
 from adapters.telegram.wire import CallbackQuery, Message, Update, User
-from hub.contract import Identity, IdentityKind, Inbound, InboundAttachment, ThreadHints
+from hub.channels.contract import Identity, IdentityKind, Inbound, InboundAttachment, ThreadHints
 
 KIND = "telegram"
 

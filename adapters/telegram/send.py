@@ -20,7 +20,12 @@ from adapters.telegram.api import (
     Upload,
 )
 from adapters.telegram.parse import message_id, reply_target
-from hub.contract import Outbound, OutboundAttachment, PermanentSendError, TransientSendError
+from hub.channels.contract import (
+    Outbound,
+    OutboundAttachment,
+    PermanentSendError,
+    TransientSendError,
+)
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024

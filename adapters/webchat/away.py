@@ -1,6 +1,6 @@
 """Replies to visitors who left: emailed through the inbox's chosen email inbox, with a link back.
 
-The decision (away? has an email? not emailed moments ago?) is `hub.visitors.away_email_target`;
+The decision (away? has an email? not emailed moments ago?) is `hub.visitors.presence.away_email_target`;
 the sending goes through the email inbox's own adapter, found by the channel registry, so this
 package never imports another adapter.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from adapters.webchat.config import WebchatSettings
-from hub.contract import Identity, Outbound
+from hub.channels.contract import Identity, Outbound
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +30,16 @@ async def email_if_away(settings: WebchatSettings, message: Outbound) -> bool:
     """Email the reply when the visitor is away and has an email; True if an email was sent."""
     if settings.email_inbox_id is None:
         return False
-    from hub import inboxes, visitors
-    from hub.services import current
+    from hub.channels import inboxes
+    from hub.system.services import current
+    from hub.visitors import presence, tokens
 
     hub_settings = current().settings
     try:
-        target = await visitors.away_email_target(message.conversation_id)
+        target = await presence.away_email_target(message.conversation_id)
         if target is None:
             return False
-        token = visitors.issue_resume_token(
-            hub_settings.secret_key, target.inbox_id, target.visitor
-        )
+        token = tokens.issue_resume_token(hub_settings.secret_key, target.inbox_id, target.visitor)
         mailer = await inboxes.adapter_for(
             settings.email_inbox_id,
             secret_key=hub_settings.secret_key,

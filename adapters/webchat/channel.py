@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from adapters.webchat import away
 from adapters.webchat.config import DEFAULT_MAX_ATTACHMENT_BYTES, WebchatSettings, parse, validate
-from hub.contract import BaseAdapter, Outbound
+from hub.channels.contract import BaseAdapter, Outbound
 
 
 class WebchatChannel(BaseAdapter):

@@ -20,7 +20,7 @@ from adapters.whatsapp import media, parse_cloud, signed_urls, templates, window
 from adapters.whatsapp.errors import CLOUD_REASONS, CLOUD_TRANSIENT, reason
 from adapters.whatsapp.inbound import MediaRef, WithMedia
 from adapters.whatsapp.outbound import check_one_attachment
-from hub.contract import (
+from hub.channels.contract import (
     BaseAdapter,
     DeliveryUpdate,
     Inbound,
@@ -205,7 +205,7 @@ class CloudChannel(BaseAdapter):
         return payload
 
     def _media(self, attachment: OutboundAttachment, caption: str) -> tuple[str, dict[str, Any]]:
-        from hub.services import current
+        from hub.system.services import current
 
         link = signed_urls.media_url(self.public_url, current().settings.secret_key, attachment.id)
         content_type = attachment.content_type.split(";", 1)[0].strip().lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from hub.contract import Inbound
+from hub.channels.contract import Inbound
 
 
 class MediaRef(msgspec.Struct, frozen=True):

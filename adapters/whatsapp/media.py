@@ -14,7 +14,7 @@ import httpx
 import msgspec
 
 from adapters.whatsapp.inbound import MediaRef, WithMedia
-from hub.contract import Inbound, InboundAttachment
+from hub.channels.contract import Inbound, InboundAttachment
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ Fetcher = Callable[[MediaRef], Awaitable[Fetched]]
 def size_limit(channel_limit: int) -> int:
     """The smaller of the channel's limit and the hub's attachment limit (when it is running)."""
     try:
-        from hub.services import current
+        from hub.system.services import current
 
         return min(channel_limit, current().settings.attachment_max_bytes)
     except RuntimeError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.contract import Outbound, PermanentSendError
+from hub.channels.contract import Outbound, PermanentSendError
 
 
 def check_one_attachment(message: Outbound) -> None:

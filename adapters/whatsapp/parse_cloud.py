@@ -15,7 +15,7 @@ import msgspec
 
 from adapters.whatsapp.errors import CLOUD_REASONS, reason
 from adapters.whatsapp.inbound import MediaRef, WithMedia, location_text
-from hub.contract import (
+from hub.channels.contract import (
     DeliveryStatus,
     DeliveryUpdate,
     Identity,

@@ -10,7 +10,7 @@ from typing import Any
 
 from adapters.whatsapp.errors import TWILIO_REASONS, reason
 from adapters.whatsapp.inbound import MediaRef, WithMedia, location_text
-from hub.contract import (
+from hub.channels.contract import (
     DeliveryStatus,
     DeliveryUpdate,
     Identity,

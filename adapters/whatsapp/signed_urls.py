@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from hub.crypto import constant_time_equal, sign
+from hub.system.crypto import constant_time_equal, sign
 
 # Long enough for a provider's fetch after queueing (Twilio and Meta fetch within minutes), short
 # enough that a leaked URL (logs, provider consoles) stops working soon.

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from hub.contract import PermanentSendError
+from hub.channels.contract import PermanentSendError
 
 _CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")

@@ -25,7 +25,7 @@ from adapters.whatsapp import media, parse_twilio, signed_urls, templates, windo
 from adapters.whatsapp.errors import TWILIO_REASONS, TWILIO_TRANSIENT, reason
 from adapters.whatsapp.inbound import MediaRef
 from adapters.whatsapp.outbound import check_one_attachment
-from hub.contract import (
+from hub.channels.contract import (
     BaseAdapter,
     DeliveryUpdate,
     Inbound,
@@ -200,7 +200,7 @@ class TwilioChannel(BaseAdapter):
         if message.text:
             params["body"] = message.text
         if message.attachments:
-            from hub.services import current
+            from hub.system.services import current
 
             params["media_url"] = [
                 signed_urls.media_url(

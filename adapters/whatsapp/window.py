@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from adapters.whatsapp.errors import WINDOW_REASON
-from hub.contract import PermanentSendError
-from hub.conversations import get_conversation
+from hub.channels.contract import PermanentSendError
+from hub.conversations.listing import get_conversation
 
 HOURS = 24
 

@@ -15,8 +15,8 @@ def configured_dsn() -> str:
     resolved = os.environ.get("HUB_RESOLVED_DSN")
     if resolved:
         return resolved
-    from hub.config import load_settings
-    from hub.runtime import resolve
+    from hub.system.config import load_settings
+    from hub.system.runtime import resolve
 
     return resolve(load_settings()).database_dsn
 

@@ -1,6 +1,6 @@
 """Piccolo's configuration: the hub's database engine and its one app.
 
-The DSN comes from hub.runtime (DATABASE_URL, or the embedded PostgreSQL started on demand), so
+The DSN comes from hub.system.runtime (DATABASE_URL, or the embedded PostgreSQL started on demand), so
 `piccolo migrations ...` and the hub itself always talk to the same database. It lives inside the
 package so an installed `hub` finds it from any working directory (PICCOLO_CONF points here).
 """

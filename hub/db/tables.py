@@ -30,7 +30,7 @@ class Agent(Table):
     email = Varchar(length=320, unique=True)
     name = Varchar(length=200)
     password_hash = Text(default="")
-    role = Varchar(length=20, default="agent")  # admin | supervisor | agent (hub.permissions)
+    role = Varchar(length=20, default="agent")  # admin | supervisor | agent (hub.auth.permissions)
     active = Boolean(default=True)
     availability = Varchar(length=20, default="available")
     created_at = Timestamptz(default=TimestamptzNow())
@@ -54,7 +54,7 @@ class Inbox(Table):
     id = Serial(primary_key=True)
     name = Varchar(length=200)
     channel = Varchar(length=40, index=True)
-    # Channel settings as JSON encrypted with the instance secret (hub.crypto); never returned.
+    # Channel settings as JSON encrypted with the instance secret (hub.system.crypto); never returned.
     config_encrypted = Text(default="")
     # Public, unguessable: webhook paths and the widget's data-inbox attribute use it.
     public_token = Varchar(length=64, unique=True)

@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 
 from adapters.email.convert import Converter
-from hub import inboxes, ingest
-from hub.contract import DeliveryUpdate, Inbound
+from hub.channels import inboxes
+from hub.channels.contract import DeliveryUpdate, Inbound
 from hub.db.engine import engine
+from hub.ingest import pipeline
 from tests.conftest import admin_key
 from tests.email.conftest import CORPUS, create_inbox, email_config
 
@@ -209,7 +210,7 @@ async def test_whole_corpus_ingests_without_loss(client: httpx.AsyncClient, sett
         _check(path, item)
         checked += int(path in EXPECTED)
         distinct.add(item.provider_message_id)
-        result = await ingest.ingest(item)
+        result = await pipeline.ingest(item)
         if not result.created:
             # The same Message-ID again (basic_email.eml and its LF twin…): one message, by design.
             continue

@@ -11,9 +11,9 @@ import httpx
 import msgspec
 import pytest
 
-from hub import polling
 from hub.db.engine import engine
 from hub.db.tables import Message
+from hub.ingest import polling
 from tests.conftest import admin_key
 from tests.email.conftest import ADDRESS, PASSWORD, create_inbox, email_config, mail
 from tests.email.servers import Dovecot

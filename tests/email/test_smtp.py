@@ -7,10 +7,12 @@ from typing import Any
 import httpx
 
 from adapters.email.convert import Converter
-from hub import inboxes, ingest, outbound
-from hub import threading as hub_threading
-from hub.contract import Inbound
+from hub.channels import inboxes
+from hub.channels.contract import Inbound
+from hub.conversations import threading as hub_threading
 from hub.db.engine import engine
+from hub.ingest import pipeline
+from hub.outbox import delivery
 from tests.conftest import admin_key
 from tests.email.conftest import create_inbox, email_config, mail
 from tests.email.servers import SmtpSink
@@ -35,7 +37,7 @@ async def _conversation(
     )
     item = (await converter.items(raw))[0]
     assert isinstance(item, Inbound)
-    result = await ingest.ingest(item)
+    result = await pipeline.ingest(item)
     return headers, inbox["id"], result.conversation_id
 
 
@@ -65,7 +67,7 @@ async def test_reply_carries_threading_headers_and_attachments(
     reply = await _reply(
         client, headers, conversation_id, attachments=[{"upload": upload.json()["upload"]}]
     )
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
     received = (await sink.wait(1))[0]
     assert sink.auth == ["smtp-user"]  # authenticated, which the sink allows only after STARTTLS
     assert received.rcpt_tos == ["ann@customer.example"]
@@ -96,7 +98,7 @@ async def test_reply_carries_threading_headers_and_attachments(
     assert stored == our_id
     # The next reply references the whole chain: the customer's message and our first reply.
     second = await _reply(client, headers, conversation_id, text="Any news?")
-    assert await outbound.wait_for_status(second["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(second["id"], {"sent", "failed"}) == "sent"
     follow = (await sink.wait(2))[1].message
     assert follow["In-Reply-To"] == "<c2@customer.example>"
     assert set(follow["References"].split()) == {"<c2@customer.example>", f"<{our_id}>"}
@@ -109,7 +111,7 @@ async def test_4xx_is_retried_then_sent(
     headers, _, conversation_id = await _conversation(client, settings, smtp_server)
     sink.fail_next = ["451 4.3.0 Mailbox temporarily unavailable"]
     reply = await _reply(client, headers, conversation_id)
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}, timeout=30) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}, timeout=30) == "sent"
     assert len(await sink.wait(1)) == 1
     pool = engine().pool
     assert pool is not None
@@ -123,7 +125,7 @@ async def test_5xx_fails_with_the_servers_reason(
     headers, _, conversation_id = await _conversation(client, settings, smtp_server)
     sink.fail_next = ["554 5.7.1 Message rejected as spam"]
     reply = await _reply(client, headers, conversation_id)
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}, timeout=30) == "failed"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}, timeout=30) == "failed"
     pool = engine().pool
     assert pool is not None
     error = await pool.fetchval("SELECT error FROM message WHERE id = $1", reply["id"])

@@ -11,10 +11,12 @@ import httpx
 import pytest
 
 from adapters.email.convert import Converter
-from hub import inboxes, ingest, outbound
-from hub import threading as hub_threading
-from hub.contract import DeliveryUpdate, Inbound
+from hub.channels import inboxes
+from hub.channels.contract import DeliveryUpdate, Inbound
+from hub.conversations import threading as hub_threading
 from hub.db.engine import engine
+from hub.ingest import pipeline
+from hub.outbox import delivery
 from tests.conftest import admin_key
 from tests.email.conftest import ADDRESS, create_inbox, email_config, mail
 
@@ -29,14 +31,14 @@ async def setup(client: httpx.AsyncClient, settings: Any) -> tuple[Converter, di
     return adapter.converter(), headers, inbox["id"]  # type: ignore[attr-defined]
 
 
-async def deliver(converter: Converter, raw: bytes) -> ingest.IngestResult | None:
+async def deliver(converter: Converter, raw: bytes) -> pipeline.IngestResult | None:
     items = await converter.items(raw)
     assert len(items) <= 1
     if not items:
         return None
     item = items[0]
     assert isinstance(item, Inbound)
-    return await ingest.ingest(item)
+    return await pipeline.ingest(item)
 
 
 async def store_outgoing(conversation_id: int, inbox_id: int, provider_id: str) -> None:
@@ -222,7 +224,7 @@ async def test_bounce_marks_our_message_failed_and_out_of_office_does_not_reopen
 
     items = await converter.items(bounce_for(ours))
     assert len(items) == 1 and isinstance(items[0], DeliveryUpdate)
-    assert await outbound.apply_delivery(items[0])
+    assert await delivery.apply_delivery(items[0])
     pool = engine().pool
     assert pool is not None
     row = await pool.fetchrow(

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from adapters.telegram.wire import ALLOWED_UPDATES
-from hub.contract import BaseAdapter
+from hub.channels.contract import BaseAdapter
 from tests.conftest import admin_key
 from tests.telegram.conftest import create_inbox, make_inbox
 from tests.telegram.fake_bot_api import FakeBotApi

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from hub import outbound
 from hub.db.tables import Message
+from hub.outbox import delivery
 from tests.conftest import admin_key
 from tests.telegram.conftest import fixture, make_inbox, post_update
 from tests.telegram.fake_bot_api import DEACTIVATED, FakeBotApi
@@ -52,7 +52,7 @@ async def test_reply_quotes_the_customer_message_and_is_sent_once(
 ) -> None:
     headers, conversation_id = await _conversation(client, bot_api)
     reply = (await _reply(client, headers, conversation_id)).json()
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
     [call] = bot_api.calls_to("sendMessage")
     assert call.params["chat_id"] == "424242424"
     assert call.params["text"] == "A technician is on the way."
@@ -85,7 +85,7 @@ async def test_photo_and_document_replies(client: httpx.AsyncClient, bot_api: Fa
             client, headers, conversation_id, text="Like this?", attachments=[{"upload": photo}]
         )
     ).json()
-    assert await outbound.wait_for_status(single["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(single["id"], {"sent", "failed"}) == "sent"
     [sent_photo] = bot_api.calls_to("sendPhoto")
     assert sent_photo.params["caption"] == "Like this?"
     assert sent_photo.files["photo"] == ("router.png", b"\x89PNG fake image", "image/png")
@@ -100,7 +100,7 @@ async def test_photo_and_document_replies(client: httpx.AsyncClient, bot_api: Fa
             attachments=[{"upload": photo}, {"upload": manual}],
         )
     ).json()
-    assert await outbound.wait_for_status(both["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(both["id"], {"sent", "failed"}) == "sent"
     methods = [c.method for c in bot_api.calls if c.method.startswith("send")]
     assert methods == ["sendPhoto", "sendMessage", "sendPhoto", "sendDocument"]
     text_call, photo_call, document_call = bot_api.calls[-3:]
@@ -115,7 +115,7 @@ async def test_flood_control_429_is_waited_out_and_delivered_once(
     headers, conversation_id = await _conversation(client, bot_api)
     bot_api.fail("sendMessage", 429, retry_after=1)
     reply = (await _reply(client, headers, conversation_id)).json()
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}, timeout=20) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}, timeout=20) == "sent"
     assert len(bot_api.calls_to("sendMessage")) == 2  # refused once, then accepted
     assert len(bot_api.sent) == 1
 
@@ -126,7 +126,7 @@ async def test_server_error_is_retried_by_the_hub(
     headers, conversation_id = await _conversation(client, bot_api)
     bot_api.fail("sendMessage", 500)
     reply = (await _reply(client, headers, conversation_id)).json()
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}, timeout=20) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}, timeout=20) == "sent"
     assert len(bot_api.sent) == 1
     row = await Message.select(Message.attempts).where(Message.id == reply["id"]).first()
     assert row is not None and row["attempts"] == 2
@@ -138,7 +138,7 @@ async def test_blocked_bot_fails_with_the_reason_and_is_not_retried(
     headers, conversation_id = await _conversation(client, bot_api)
     bot_api.fail("sendMessage", 403)  # "Forbidden: bot was blocked by the user"
     reply = (await _reply(client, headers, conversation_id)).json()
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "failed"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "failed"
     await asyncio.sleep(3)  # longer than the hub's retry delay: no second attempt may come
     assert len(bot_api.calls_to("sendMessage")) == 1
     assert "bot was blocked by the user" in await _error(reply["id"])
@@ -150,7 +150,7 @@ async def test_deactivated_user_fails_with_the_reason(
     headers, conversation_id = await _conversation(client, bot_api)
     bot_api.fail("sendMessage", 403, DEACTIVATED)
     reply = (await _reply(client, headers, conversation_id)).json()
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "failed"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "failed"
     assert "user is deactivated" in await _error(reply["id"])
 
 
@@ -163,7 +163,7 @@ async def test_text_over_4096_characters_is_refused_before_sending(
     assert "4096" in response.text
     ok = await _reply(client, headers, conversation_id, text="y" * 4096)
     assert ok.status_code == 201
-    assert await outbound.wait_for_status(ok.json()["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(ok.json()["id"], {"sent", "failed"}) == "sent"
     assert bot_api.calls_to("sendMessage")[-1].params["text"] == "y" * 4096
 
 
@@ -174,7 +174,7 @@ async def test_reply_in_an_allowed_group_goes_to_the_group(
         client, bot_api, "group_message", allow_groups=True
     )
     reply = (await _reply(client, headers, conversation_id)).json()
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
     [call] = bot_api.calls_to("sendMessage")
     assert call.params["chat_id"] == "-1001987654321"
     assert json.loads(call.params["reply_parameters"])["message_id"] == 57

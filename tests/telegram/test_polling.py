@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import msgspec
 
-from hub import polling
-from hub.config import Settings
 from hub.db.engine import engine
 from hub.db.tables import Message
+from hub.ingest import polling
+from hub.system.config import Settings
 from tests.conftest import admin_key, eventually
 from tests.telegram.conftest import content_for, file_ids, fixture, make_inbox
 from tests.telegram.fake_bot_api import FakeBotApi

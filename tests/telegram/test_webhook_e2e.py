@@ -7,8 +7,8 @@ import json
 
 import httpx
 
-from hub import outbound
 from hub.db.tables import Message
+from hub.outbox import delivery
 from tests.conftest import admin_key
 from tests.telegram.conftest import fixture, make_inbox
 from tests.telegram.fake_bot_api import FakeBotApi
@@ -40,7 +40,7 @@ async def test_webhook_round_trip(
             headers=headers,
         )
     ).json()
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
     [call] = bot_api.calls_to("sendMessage")
     assert call.params["chat_id"] == "424242424"
     assert json.loads(call.params["reply_parameters"])["message_id"] == 101

@@ -13,8 +13,8 @@ import msgspec
 from twilio.request_validator import RequestValidator
 
 from adapters.whatsapp.cloud import signature as cloud_signature
-from hub.config import Settings
 from hub.db.engine import engine
+from hub.system.config import Settings
 from tests.conftest import unique
 from tests.whatsapp.fake_graph import FakeGraph
 from tests.whatsapp.fake_twilio import FakeTwilio

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from adapters.whatsapp.signed_urls import read_token
-from hub import outbound
-from hub.auth import AgentInfo
-from hub.config import Settings
+from hub.auth.accounts import AgentInfo
+from hub.outbox import delivery, dispatch, replies
+from hub.system.config import Settings
 from tests.conftest import admin_key
 from tests.whatsapp.fake_graph import FakeGraph
 from tests.whatsapp.helpers import (
@@ -226,7 +226,7 @@ async def _sent_reply(
     response = await reply(client, headers, conversation_id, **body)
     assert response.status_code == 201, response.text
     message = dict(response.json())
-    assert await outbound.wait_for_status(message["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(message["id"], {"sent", "failed"}) == "sent"
     return message
 
 
@@ -306,9 +306,9 @@ async def test_adapter_refuses_free_text_whose_window_closed_while_queued(
     _headers, inbox = cloud_inbox
     conversation_id = await _conversation(client, inbox["id"])
     agent = AgentInfo(id=1, name="Admin", email="a@example.com", role="admin")
-    stored = await outbound.create_reply(conversation_id, agent=agent, text="Sorry for the wait")
+    stored = await replies.create_reply(conversation_id, agent=agent, text="Sorry for the wait")
     await close_window(conversation_id)
-    assert await outbound.dispatch(stored["id"]) == "failed"
+    assert await dispatch.dispatch(stored["id"]) == "failed"
     (row,) = [m for m in await messages_of(inbox["id"]) if m["id"] == stored["id"]]
     assert "24-hour" in row["error"] and fake_graph.attempts == 0
 
@@ -321,7 +321,7 @@ async def test_error_131047_is_a_permanent_failure(
     fake_graph.fail_next = [131047]
     response = await reply(client, headers, conversation_id, text="Hello again")
     message_id = response.json()["id"]
-    assert await outbound.wait_for_status(message_id, {"sent", "failed"}) == "failed"
+    assert await delivery.wait_for_status(message_id, {"sent", "failed"}) == "failed"
     await asyncio.sleep(3)  # longer than the retry delay: no second attempt may come
     assert fake_graph.attempts == 1
     assert "24-hour" in (await _row(inbox["id"], message_id))["error"]
@@ -334,7 +334,7 @@ async def test_server_error_is_retried(
     conversation_id = await _conversation(client, inbox["id"])
     fake_graph.fail_next = [500]
     response = await reply(client, headers, conversation_id, text="Hello")
-    assert await outbound.wait_for_status(response.json()["id"], {"sent", "failed"}, 20) == "sent"
+    assert await delivery.wait_for_status(response.json()["id"], {"sent", "failed"}, 20) == "sent"
     assert fake_graph.attempts == 2 and len(fake_graph.sent) == 1
 
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from adapters.whatsapp.signed_urls import make_token
-from hub import outbound
-from hub.config import Settings
+from hub.outbox import delivery
+from hub.system.config import Settings
 from tests.whatsapp.fake_twilio import FakeTwilio
 from tests.whatsapp.helpers import messages_of, pool, post_twilio, reply, twilio_fixture
 
@@ -38,7 +38,7 @@ async def test_provider_can_fetch_the_signed_link(
     sent = await reply(
         client, headers, conversation_id, attachments=[{"upload": upload.json()["upload"]}]
     )
-    assert await outbound.wait_for_status(sent.json()["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(sent.json()["id"], {"sent", "failed"}) == "sent"
     (url,) = fake_twilio.sent[0]["MediaUrl"]
     # The provider calls HUB_PUBLIC_URL; the test server is the same app on another port.
     fetched = await client.get(url.removeprefix(settings.public_url))

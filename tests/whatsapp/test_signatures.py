@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from adapters.whatsapp import CloudChannel, TwilioChannel
 from adapters.whatsapp.cloud import signature as cloud_signature
-from hub.contract import RequestData, SignatureError
+from hub.channels.contract import RequestData, SignatureError
 
 # From the Twilio contract.
 TWILIO_TOKEN = "12345"

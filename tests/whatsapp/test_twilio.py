@@ -15,9 +15,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from adapters.whatsapp.signed_urls import read_token
-from hub import outbound
-from hub.auth import AgentInfo
-from hub.config import Settings
+from hub.auth.accounts import AgentInfo
+from hub.outbox import delivery, dispatch, replies
+from hub.system.config import Settings
 from tests.conftest import admin_key, inbound, make_api_inbox
 from tests.whatsapp.fake_twilio import FakeTwilio
 from tests.whatsapp.helpers import (
@@ -221,7 +221,7 @@ async def _sent_reply(
     response = await reply(client, headers, conversation_id, **body)
     assert response.status_code == 201, response.text
     message = dict(response.json())
-    assert await outbound.wait_for_status(message["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(message["id"], {"sent", "failed"}) == "sent"
     return message
 
 
@@ -289,9 +289,9 @@ async def test_adapter_refuses_free_text_whose_window_closed_while_queued(
     _headers, inbox = twilio_inbox
     conversation_id = await _conversation(client, settings, inbox["id"])
     agent = AgentInfo(id=1, name="Admin", email="a@example.com", role="admin")
-    stored = await outbound.create_reply(conversation_id, agent=agent, text="Sorry for the wait")
+    stored = await replies.create_reply(conversation_id, agent=agent, text="Sorry for the wait")
     await close_window(conversation_id)
-    assert await outbound.dispatch(stored["id"]) == "failed"
+    assert await dispatch.dispatch(stored["id"]) == "failed"
     (row,) = [m for m in await messages_of(inbox["id"]) if m["id"] == stored["id"]]
     assert "24-hour" in row["error"] and fake_twilio.attempts == 0
 
@@ -304,7 +304,7 @@ async def test_error_63016_is_a_permanent_failure(
     fake_twilio.fail_next = [63016]
     response = await reply(client, headers, conversation_id, text="Hello again")
     message_id = response.json()["id"]
-    assert await outbound.wait_for_status(message_id, {"sent", "failed"}) == "failed"
+    assert await delivery.wait_for_status(message_id, {"sent", "failed"}) == "failed"
     await asyncio.sleep(3)  # longer than the retry delay: no second attempt may come
     assert fake_twilio.attempts == 1
     (row,) = [m for m in await messages_of(inbox["id"]) if m["id"] == message_id]
@@ -318,7 +318,7 @@ async def test_rate_limit_is_retried(
     conversation_id = await _conversation(client, settings, inbox["id"])
     fake_twilio.fail_next = [429]
     response = await reply(client, headers, conversation_id, text="Hello")
-    assert await outbound.wait_for_status(response.json()["id"], {"sent", "failed"}, 20) == "sent"
+    assert await delivery.wait_for_status(response.json()["id"], {"sent", "failed"}, 20) == "sent"
     assert fake_twilio.attempts == 2 and len(fake_twilio.sent) == 1
 
 
@@ -329,7 +329,7 @@ async def test_unknown_template_fails_without_calling_twilio(
     conversation_id = await _conversation(client, settings, inbox["id"])
     response = await reply(client, headers, conversation_id, template={"name": "nope"})
     message_id = response.json()["id"]
-    assert await outbound.wait_for_status(message_id, {"sent", "failed"}) == "failed"
+    assert await delivery.wait_for_status(message_id, {"sent", "failed"}) == "failed"
     (row,) = [m for m in await messages_of(inbox["id"]) if m["id"] == message_id]
     assert "not configured" in row["error"] and fake_twilio.attempts == 0
 

@@ -24,7 +24,7 @@ from adapters.whatsapp.signed_urls import (
     media_url,
     read_token,
 )
-from hub.contract import (
+from hub.channels.contract import (
     DeliveryStatus,
     DeliveryUpdate,
     Identity,

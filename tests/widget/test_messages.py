@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 
-from hub import outbound
+from hub.outbox import delivery
 from tests.conftest import admin_key, eventually, quiet, unique
 from tests.widget.conftest import (
     agent_says,
@@ -217,7 +217,7 @@ async def test_the_visitor_reading_a_reply_marks_it_read(
     await visitor_says(client, visitor, "hi")
     conversation = await _conversation_of(client, visitor)
     reply = await agent_says(client, headers, conversation, "hello there")
-    assert await outbound.wait_for_status(reply["id"], {"sent"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent"}) == "sent"
     async with websockets.connect(widget_ws(base_url, visitor)) as socket:
         await socket.send(json.dumps({"type": "read", "message_id": reply["id"]}))
         frames = await frames_until(

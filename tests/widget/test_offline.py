@@ -12,8 +12,10 @@ import pytest
 import websockets
 
 from adapters.webchat.hours import Hours, availability
-from hub import contract, outbound, visitors
-from hub.contract import BaseAdapter, Outbound
+from hub.channels import contract
+from hub.channels.contract import BaseAdapter, Outbound
+from hub.outbox import delivery
+from hub.visitors import presence
 from tests.conftest import admin_key
 from tests.widget.conftest import (
     SITE,
@@ -48,10 +50,10 @@ def test_business_hours() -> None:
 
 def test_email_rule() -> None:
     rule = dict(now=1000.0, interval=300.0)
-    assert visitors.should_email(online_until=0, emailed_at=0, email="a@b.c", **rule)
-    assert not visitors.should_email(online_until=1090, emailed_at=0, email="a@b.c", **rule)
-    assert not visitors.should_email(online_until=0, emailed_at=900, email="a@b.c", **rule)
-    assert not visitors.should_email(online_until=0, emailed_at=0, email="", **rule)
+    assert presence.should_email(online_until=0, emailed_at=0, email="a@b.c", **rule)
+    assert not presence.should_email(online_until=1090, emailed_at=0, email="a@b.c", **rule)
+    assert not presence.should_email(online_until=0, emailed_at=900, email="a@b.c", **rule)
+    assert not presence.should_email(online_until=0, emailed_at=0, email="", **rule)
 
 
 async def test_outside_hours_the_session_says_when_the_team_is_back(
@@ -116,7 +118,7 @@ async def test_a_reply_to_a_visitor_who_left_is_emailed_with_a_link_back(
     await visitor_says(client, away, "call me back")
     page = (await client.get("/api/v1/widget/messages", headers=visitor_headers(away))).json()
     reply = await agent_says(client, headers, page["conversation_id"], "We fixed it")
-    assert await outbound.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(reply["id"], {"sent", "failed"}) == "sent"
     assert len(mailer.sent) == 1
     mail = mailer.sent[0]
     assert mail.recipient.address == "gone@example.org" and "We fixed it" in mail.text
@@ -124,7 +126,7 @@ async def test_a_reply_to_a_visitor_who_left_is_emailed_with_a_link_back(
     token = link.split("t=", 1)[1]
     # Quick follow-ups do not send an email each.
     second = await agent_says(client, headers, page["conversation_id"], "Anything else?")
-    assert await outbound.wait_for_status(second["id"], {"sent", "failed"}) == "sent"
+    assert await delivery.wait_for_status(second["id"], {"sent", "failed"}) == "sent"
     assert len(mailer.sent) == 1
 
     opened = await client.get("/widget/continue", params={"t": token})
@@ -143,5 +145,5 @@ async def test_a_reply_to_a_visitor_who_left_is_emailed_with_a_link_back(
     async with websockets.connect(widget_ws(base_url, here)):
         await asyncio.sleep(1.5)  # presence is recorded once a second
         live = await agent_says(client, headers, conversation["conversation_id"], "Live answer")
-        assert await outbound.wait_for_status(live["id"], {"sent", "failed"}) == "sent"
+        assert await delivery.wait_for_status(live["id"], {"sent", "failed"}) == "sent"
     assert [m.recipient.address for m in mailer.sent] == ["gone@example.org"]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import websockets
 
-from hub import visitors
+from hub.visitors import tokens
 from tests.conftest import admin_key, inbound, make_api_inbox
 from tests.widget.conftest import (
     SITE,
@@ -23,7 +23,7 @@ EVIL = "https://evil.example.net"
 
 def test_identity_hash_matches_the_reference_vector() -> None:
     # The vector from shared/contracts/widget.md (same scheme as Chatwoot's identity validation).
-    assert visitors.identity_hash("hmactoken", "user-42") == (
+    assert tokens.identity_hash("hmactoken", "user-42") == (
         "60f125e38331fb2e2849671ba143a454b53f851567b6de54654d52933d81ee05"
     )
 
@@ -32,7 +32,7 @@ async def test_a_wrong_identifier_hash_is_refused(client: httpx.AsyncClient) -> 
     headers = await admin_key(client)
     inbox = await make_webchat_inbox(client, headers, identity_secret="hmactoken")
     body = {"inbox_token": inbox["inbox_token"], "identifier": "user-42"}
-    for wrong in ("0" * 64, "", visitors.identity_hash("hmactoken", "user-43")):
+    for wrong in ("0" * 64, "", tokens.identity_hash("hmactoken", "user-43")):
         response = await client.post(
             "/api/v1/widget/sessions", json={**body, "identifier_hash": wrong}
         )
@@ -42,14 +42,14 @@ async def test_a_wrong_identifier_hash_is_refused(client: httpx.AsyncClient) -> 
         client,
         inbox,
         identifier="user-42",
-        identifier_hash=visitors.identity_hash("hmactoken", "user-42"),
+        identifier_hash=tokens.identity_hash("hmactoken", "user-42"),
     )
     assert good["verified"] is True
     again = await start_session(
         client,
         inbox,
         identifier="user-42",
-        identifier_hash=visitors.identity_hash("hmactoken", "user-42"),
+        identifier_hash=tokens.identity_hash("hmactoken", "user-42"),
     )
     assert again["contact_id"] == good["contact_id"]  # another device, the same person
 
@@ -65,8 +65,8 @@ async def test_an_inbox_can_require_identity(client: httpx.AsyncClient) -> None:
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "identity_required"
     # An anonymous token issued before the inbox required identity stops working too.
-    anonymous = visitors.issue_token(
-        "test-secret-" + "x" * 40, visitors.Visitor(inbox["id"], f"{inbox['id']}:anon:x")
+    anonymous = tokens.issue_token(
+        "test-secret-" + "x" * 40, tokens.Visitor(inbox["id"], f"{inbox['id']}:anon:x")
     )
     listed = await client.get("/api/v1/widget/messages", headers={"x-visitor-token": anonymous})
     assert listed.status_code == 401, listed.text
@@ -86,7 +86,7 @@ async def test_a_verified_email_joins_the_existing_contact_a_typed_one_does_not(
         client,
         inbox,
         identifier="ada-1",
-        identifier_hash=visitors.identity_hash("k", "ada-1"),
+        identifier_hash=tokens.identity_hash("k", "ada-1"),
         email="ADA@example.com",
     )
     assert verified["contact_id"] == contact_id

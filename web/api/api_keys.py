@@ -7,9 +7,9 @@ import datetime as dt
 import msgspec
 from litestar import delete, get, post
 
-from hub import audit, auth
-from hub.auth import Principal
-from hub.permissions import Permission
+from hub.auth import accounts, audit
+from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission
 from web.errors import ApiError
 from web.security import require
 
@@ -44,7 +44,7 @@ async def create_key(principal: Principal, data: NewKey) -> CreatedKey:
     name = data.name.strip()
     if not name:
         raise ApiError(400, "name must not be empty")
-    row, key = await auth.create_api_key(principal.agent.id, name[:200])
+    row, key = await accounts.create_api_key(principal.agent.id, name[:200])
     key_id = int(str(row["id"]))
     await audit.record(
         "api_key.created", actor_id=principal.agent.id, target_type="api_key", target_id=key_id
@@ -55,14 +55,14 @@ async def create_key(principal: Principal, data: NewKey) -> CreatedKey:
 @get("/api/v1/api-keys", tags=["api keys"])
 async def list_keys(principal: Principal) -> KeyList:
     """Your active API keys (never the keys themselves)."""
-    rows = await auth.list_api_keys(principal.agent.id)
+    rows = await accounts.list_api_keys(principal.agent.id)
     return KeyList(items=[msgspec.convert(r, KeyInfo) for r in rows])
 
 
 @delete("/api/v1/api-keys/{key_id:int}", tags=["api keys"], status_code=204)
 async def revoke_key(principal: Principal, key_id: int) -> None:
     """Revoke one of your API keys; requests with it get 401 from now on."""
-    if not await auth.revoke_api_key(principal.agent.id, key_id):
+    if not await accounts.revoke_api_key(principal.agent.id, key_id):
         raise ApiError(404, f"no active API key {key_id} of yours")
     await audit.record(
         "api_key.revoked", actor_id=principal.agent.id, target_type="api_key", target_id=key_id

@@ -12,11 +12,12 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import File
 
-from hub import access, attachments
-from hub.auth import Principal
-from hub.crypto import constant_time_equal, sign
+from hub.auth import access
+from hub.auth.accounts import Principal
 from hub.db.engine import connection_pool
-from hub.services import current
+from hub.storage import attachments
+from hub.system.crypto import constant_time_equal, sign
+from hub.system.services import current
 from web.errors import ApiError
 
 

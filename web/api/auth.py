@@ -8,9 +8,9 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 
-from hub import auth
-from hub.auth import AgentInfo, Principal
-from hub.services import current
+from hub.auth import accounts
+from hub.auth.accounts import AgentInfo, Principal
+from hub.system.services import current
 from web.errors import ApiError
 from web.security import CSRF_COOKIE, SESSION_COOKIE, client_ip
 
@@ -38,18 +38,18 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
     """
     settings = current().settings
     try:
-        agent = await auth.authenticate(
+        agent = await accounts.authenticate(
             data.email,
             data.password,
             client=client_ip(request),
             max_attempts=settings.login_max_attempts,
             window=settings.login_window_seconds,
         )
-    except auth.LoginThrottled as exc:
+    except accounts.LoginThrottled as exc:
         raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
-    except auth.AuthError as exc:
+    except accounts.AuthError as exc:
         raise ApiError(401, str(exc), code="bad_credentials") from None
-    token, csrf = await auth.create_session(
+    token, csrf = await accounts.create_session(
         agent.id,
         max_age=settings.session_max_age,
         ip=client_ip(request),
@@ -83,7 +83,7 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
 async def logout(principal: Principal) -> Response[None]:
     """End the current session (a no-op for API keys, which are revoked instead)."""
     if principal.session_token_hash:
-        await auth.end_session(principal.session_token_hash)
+        await accounts.end_session(principal.session_token_hash)
     return Response(
         None,
         status_code=204,

@@ -9,10 +9,14 @@ import msgspec
 from litestar import delete, get, patch, post
 from litestar.params import Parameter
 
-from hub import access, conversations, inboxes, outbound
-from hub.auth import Principal
-from hub.conversations import Changes, ListFilters
-from hub.services import current
+from hub.auth import access
+from hub.auth.accounts import Principal
+from hub.channels import inboxes
+from hub.conversations import lifecycle, listing
+from hub.conversations.lifecycle import Changes
+from hub.conversations.listing import ListFilters
+from hub.outbox import dispatch, replies
+from hub.system.services import current
 from web.api.attachments import resolve_uploads
 
 
@@ -80,7 +84,7 @@ async def list_conversations(
         q=q,
     )
     visible = await access.visible_inbox_ids(principal.agent)
-    items, next_cursor = await conversations.list_conversations(
+    items, next_cursor = await listing.list_conversations(
         filters, agent=principal.agent, visible_inboxes=visible, limit=limit, cursor=cursor
     )
     return ConversationPage(items=items, next_cursor=next_cursor)
@@ -90,7 +94,7 @@ async def list_conversations(
 async def get_conversation(principal: Principal, conversation_id: int) -> dict[str, Any]:
     """One conversation."""
     await access.check_conversation(principal.agent, conversation_id)
-    return await conversations.get_conversation(conversation_id)
+    return await listing.get_conversation(conversation_id)
 
 
 @patch("/api/v1/conversations/{conversation_id:int}", tags=["conversations"])
@@ -100,14 +104,14 @@ async def update_conversation(
     """Change status, priority, assignee, team or snooze time; each change shows in the timeline."""
     await access.check_conversation(principal.agent, conversation_id)
     changes = msgspec.convert(msgspec.to_builtins(data), Changes)
-    return await conversations.update_conversation(conversation_id, changes, actor=principal.agent)
+    return await lifecycle.update_conversation(conversation_id, changes, actor=principal.agent)
 
 
 @post("/api/v1/conversations/{conversation_id:int}/tags", tags=["conversations"], status_code=200)
 async def add_tags(principal: Principal, conversation_id: int, data: TagsBody) -> dict[str, Any]:
     """Add tags (created on first use)."""
     await access.check_conversation(principal.agent, conversation_id)
-    return await conversations.add_tags(conversation_id, data.tags, actor=principal.agent)
+    return await lifecycle.add_tags(conversation_id, data.tags, actor=principal.agent)
 
 
 @delete(
@@ -118,7 +122,7 @@ async def add_tags(principal: Principal, conversation_id: int, data: TagsBody) -
 async def remove_tag(principal: Principal, conversation_id: int, tag: str) -> dict[str, Any]:
     """Remove one tag."""
     await access.check_conversation(principal.agent, conversation_id)
-    return await conversations.remove_tag(conversation_id, tag, actor=principal.agent)
+    return await lifecycle.remove_tag(conversation_id, tag, actor=principal.agent)
 
 
 @get("/api/v1/conversations/{conversation_id:int}/messages", tags=["conversations"])
@@ -131,9 +135,7 @@ async def list_messages(
 ) -> MessageList:
     """The timeline (messages, notes and activity lines), oldest first."""
     await access.check_conversation(principal.agent, conversation_id)
-    items = await conversations.list_messages(
-        conversation_id, before=before, after=after, limit=limit
-    )
+    items = await listing.list_messages(conversation_id, before=before, after=after, limit=limit)
     return MessageList(items=items)
 
 
@@ -150,7 +152,7 @@ async def create_message(
         inbox_id, secret_key=settings.secret_key, public_url=settings.public_url
     )
     uploads = await resolve_uploads([a.upload for a in data.attachments])
-    message = await outbound.create_reply(
+    message = await replies.create_reply(
         conversation_id,
         agent=principal.agent,
         text=data.text,
@@ -160,7 +162,7 @@ async def create_message(
         limits=adapter.limits(),
     )
     if message["kind"] == "message":
-        await outbound.enqueue_dispatch(int(message["id"]))
+        await replies.enqueue_dispatch(int(message["id"]))
     return message
 
 
@@ -176,14 +178,14 @@ async def retry_message(principal: Principal, message_id: int) -> dict[str, Any]
     if conversation_id is None:
         raise access.NotFound(f"no message {message_id}")
     await access.check_conversation(principal.agent, int(conversation_id))
-    return await outbound.retry_failed(message_id)
+    return await dispatch.retry_failed(message_id)
 
 
 @post("/api/v1/conversations/{conversation_id:int}/read", tags=["conversations"], status_code=204)
 async def mark_read(principal: Principal, conversation_id: int) -> None:
     """Mark the conversation's customer messages as read by the team."""
     await access.check_conversation(principal.agent, conversation_id)
-    await conversations.mark_read(conversation_id)
+    await lifecycle.mark_read(conversation_id)
 
 
 handlers = [

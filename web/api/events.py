@@ -8,9 +8,11 @@ import msgspec
 from litestar import get
 from litestar.params import Parameter
 
-from hub import access, contacts, events
-from hub.auth import Principal
+from hub.auth import access
+from hub.auth.accounts import Principal
+from hub.contacts import identities
 from hub.db.engine import connection_pool
+from hub.realtime import events
 
 
 class EventList(msgspec.Struct):
@@ -31,7 +33,7 @@ async def list_events(
 @get("/api/v1/contacts/{contact_id:int}", tags=["contacts"])
 async def get_contact(principal: Principal, contact_id: int) -> dict[str, Any]:
     """A contact with its identities across channels and the conversations you may see."""
-    detail = await contacts.contact_detail(contact_id)
+    detail = await identities.contact_detail(contact_id)
     if detail is None:
         raise access.NotFound(f"no contact {contact_id}")
     visible = await access.visible_inbox_ids(principal.agent)

@@ -9,11 +9,13 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Response, delete, get, patch, post, put
 
-from hub import access, audit, inboxes, ingest
-from hub.auth import Principal
-from hub.contract import Identity, Inbound, InboundAttachment
-from hub.permissions import Permission
-from hub.services import current
+from hub.auth import access, audit
+from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission
+from hub.channels import inboxes
+from hub.channels.contract import Identity, Inbound, InboundAttachment
+from hub.ingest import pipeline
+from hub.system.services import current
 from web.errors import ApiError
 from web.security import require
 
@@ -171,7 +173,7 @@ async def api_channel_inbound(
         except (binascii.Error, ValueError):
             raise ApiError(400, f"attachment {att.filename!r} is not valid base64") from None
         files.append(InboundAttachment(att.filename, att.content_type, data=content))
-    result = await ingest.ingest(
+    result = await pipeline.ingest(
         Inbound(
             channel="api",
             inbox_id=inbox_id,

@@ -11,8 +11,8 @@ from typing import Any
 from litestar import Request, Response, Router
 from litestar.di import Provide
 
-from hub.access import NotFound
-from hub.conversations import InvalidChange
+from hub.auth.access import NotFound
+from hub.conversations.lifecycle import InvalidChange
 from web.inbox import admin_pages, conversation_pages, list_pages
 from web.inbox.render import html
 from web.inbox.viewer import LoginRequired, NotAllowed, host_of, is_htmx, provide_viewer, to_login

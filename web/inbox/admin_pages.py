@@ -6,9 +6,11 @@ from typing import Any
 
 from litestar import Response, get
 
-from hub import auth, inbox_views, inboxes
-from hub.permissions import Permission
-from hub.services import current
+from hub.auth import accounts
+from hub.auth.permissions import Permission
+from hub.channels import inboxes
+from hub.conversations import inbox_views
+from hub.system.services import current
 from web.inbox.render import html
 from web.inbox.viewer import Viewer
 
@@ -61,7 +63,7 @@ async def agents_page(viewer: Viewer) -> Response[str]:
 async def api_keys_page(viewer: Viewer) -> Response[str]:
     """The agent's own API keys: create (shown once), list, revoke."""
     viewer.require(Permission.USE_API_KEYS)
-    keys = await auth.list_api_keys(viewer.agent.id)
+    keys = await accounts.list_api_keys(viewer.agent.id)
     context = viewer.context(section="api-keys", keys=keys)
     return html("admin/api_keys.html", context, host=viewer.host)
 

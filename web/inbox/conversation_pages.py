@@ -8,11 +8,12 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from hub import conversations, inbox_views, inboxes
-from hub.access import NotFound
-from hub.contract import UnknownChannel, adapter_class
-from hub.crypto import decrypt_json
-from hub.services import current
+from hub.auth.access import NotFound
+from hub.channels import inboxes
+from hub.channels.contract import UnknownChannel, adapter_class
+from hub.conversations import inbox_views, listing
+from hub.system.crypto import decrypt_json
+from hub.system.services import current
 from web.inbox.list_pages import list_context
 from web.inbox.listing import ListQuery, fetch_page
 from web.inbox.render import channel_name, html, when
@@ -25,7 +26,7 @@ _NEWEST = 2**63 - 1
 
 
 async def _conversation(conversation_id: int, viewer: Viewer) -> dict[str, Any]:
-    conversation = await conversations.get_conversation(conversation_id)
+    conversation = await listing.get_conversation(conversation_id)
     if not viewer.sees(int(conversation["inbox_id"])):
         raise NotFound(f"no conversation {conversation_id}")  # ids of other inboxes do not leak
     return conversation
@@ -76,11 +77,9 @@ async def _timeline(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of items oldest first, and the id to load earlier ones from (None: none left)."""
     if after is not None:
-        items = await conversations.list_messages(conversation_id, after=after, limit=500)
+        items = await listing.list_messages(conversation_id, after=after, limit=500)
         return items, None
-    items = await conversations.list_messages(
-        conversation_id, before=before, limit=TIMELINE_PAGE + 1
-    )
+    items = await listing.list_messages(conversation_id, before=before, limit=TIMELINE_PAGE + 1)
     if len(items) > TIMELINE_PAGE:
         items = items[1:]
         return items, int(items[0]["id"])

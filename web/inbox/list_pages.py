@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from hub import inbox_views
+from hub.conversations import inbox_views
 from web.inbox.listing import PRIORITIES, SORTS, STATUSES, ListQuery, fetch_page
 from web.inbox.render import html
 from web.inbox.viewer import Viewer

@@ -10,9 +10,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from hub import conversations
-from hub.conversations import ListFilters, Priority, Status
-from hub.inbox_views import list_by_waiting
+from hub.conversations import listing
+from hub.conversations.inbox_views import list_by_waiting
+from hub.conversations.lifecycle import Priority, Status
+from hub.conversations.listing import ListFilters
 from web.inbox.viewer import Viewer
 
 PAGE_SIZE = 25
@@ -121,7 +122,7 @@ async def fetch_page(query: ListQuery, viewer: Viewer) -> tuple[list[dict[str, A
             limit=query.limit,
             cursor=query.cursor or None,
         )
-    return await conversations.list_conversations(
+    return await listing.list_conversations(
         query.filters(),
         agent=viewer.agent,
         visible_inboxes=viewer.visible,

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 from litestar import MediaType, Response
 
-from hub.inbox_views import COUNT_CAP
+from hub.conversations.inbox_views import COUNT_CAP
 from web.inbox.sanitize import html_body, text_body
 
 WEB = Path(__file__).resolve().parent.parent

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from litestar import MediaType, Request, Response
 from litestar.response import Redirect
 
-from hub import access
-from hub.auth import AgentInfo, Principal
-from hub.permissions import Permission, allowed
+from hub.auth import access
+from hub.auth.accounts import AgentInfo, Principal
+from hub.auth.permissions import Permission, allowed
 from web.inbox.render import timezone
 from web.security import principal_from
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 from litestar import post
 
-from hub import access
-from hub.auth import Principal
+from hub.auth import access
+from hub.auth.accounts import Principal
 from web.widget.fanin import TypingNotice, publish_typing
 
 

@@ -16,9 +16,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import File
 
-from hub import attachments, visitors
-from hub.contacts import normalise_address
-from hub.services import current
+from hub.contacts.identities import normalise_address
+from hub.storage import attachments
+from hub.system.services import current
+from hub.visitors import contacts, views
 from web.errors import ApiError
 from web.widget import cors, inboxes, limits, service, sessions
 from web.widget.sessions import NewSession
@@ -91,9 +92,9 @@ async def list_messages(
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> MessagePage:
     """The visitor's own messages, oldest first (`before` pages back through older ones)."""
-    last_event_id = await visitors.last_event_id()  # read first: later changes come as events
-    items = await visitors.list_messages(*visitor.key, before=before, after=after, limit=limit)
-    conversation = await visitors.latest_conversation(*visitor.key)
+    last_event_id = await views.last_event_id()  # read first: later changes come as events
+    items = await views.list_messages(*visitor.key, before=before, after=after, limit=limit)
+    conversation = await contacts.latest_conversation(*visitor.key)
     return MessagePage(items, conversation, last_event_id)
 
 
@@ -131,7 +132,7 @@ async def upload(
 @get("/attachments/{attachment_id:int}", tags=["widget"])
 async def download(visitor: VisitorContext, attachment_id: int) -> File:
     """A file of one of the visitor's own messages, served as a download."""
-    row = await visitors.attachment_for(attachment_id, *visitor.key)
+    row = await views.attachment_for(attachment_id, *visitor.key)
     if row is None:
         raise ApiError(404, f"no attachment {attachment_id}")
     path = attachments.path_for(current().settings.attachments_dir, row["sha256"])
@@ -157,10 +158,10 @@ async def read(visitor: VisitorContext, data: ReadBody) -> dict[str, int]:
 async def profile(visitor: VisitorContext, data: ProfileBody) -> dict[str, bool]:
     """Name and email typed by the visitor (the offline form): kept unverified, for replies."""
     email = normalise_address("email", data.email) if data.email and data.email.strip() else None
-    await visitors.resolve_contact(
+    await contacts.resolve_contact(
         visitor.visitor.address, name=(data.name or "").strip(), email=email
     )
-    return {"email_known": await visitors.knows_email(visitor.contact_id)}
+    return {"email_known": await contacts.knows_email(visitor.contact_id)}
 
 
 @post("/typing", tags=["widget"], status_code=204)

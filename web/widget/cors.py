@@ -15,7 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from adapters.webchat.config import normalise_origin, origin_matches
-from hub.services import current
+from hub.system.services import current
 from web.errors import ApiError
 from web.widget import inboxes
 from web.widget.inboxes import WidgetInbox

@@ -18,10 +18,11 @@ from typing import Any
 
 import msgspec
 
-from hub import events, visitors
-from hub.fanout import Fanout
-from hub.services import current
-from hub.tasks import cancel
+from hub.realtime import events
+from hub.realtime.fanout import Fanout
+from hub.system.services import current
+from hub.system.tasks import cancel
+from hub.visitors import contacts, presence, views
 from web import realtime
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class Fanin:
                 self.went_online.add(conn.key[1])
             self.watchers.setdefault(conn.key, set()).add(conn)
         # Read after registering: a conversation created meanwhile is learnt from its event.
-        self._own(conn.key, await visitors.conversation_ids(*conn.key))
+        self._own(conn.key, await contacts.conversation_ids(*conn.key))
 
     async def detach(self, conn: Connection) -> None:
         async with self._lock:
@@ -132,7 +133,7 @@ class Fanin:
                 self._own(key, [conversation_id])
         if key is None:
             return
-        view = visitors.event_view(event)
+        view = views.event_view(event)
         if view is None:
             return
         text = frame(view)
@@ -218,8 +219,8 @@ class Fanin:
         held = {key[1] for key in self.watchers}
         online, self.went_online = (held if refresh_all else self.went_online & held), set()
         offline, self.went_offline = self.went_offline - held, set()
-        await visitors.mark_online(sorted(online))
-        await visitors.mark_offline(sorted(offline))
+        await presence.mark_online(sorted(online))
+        await presence.mark_offline(sorted(offline))
 
     # --- lifecycle -------------------------------------------------------------------------
 

@@ -11,10 +11,10 @@ from typing import Any
 import msgspec
 
 from adapters.webchat.config import WebchatSettings, parse
-from hub import visitors
-from hub.crypto import decrypt_json
-from hub.services import current
-from hub.ttlcache import TtlCache
+from hub.system.crypto import decrypt_json
+from hub.system.services import current
+from hub.system.ttlcache import TtlCache
+from hub.visitors import presence
 
 TTL = 10.0
 
@@ -40,7 +40,7 @@ async def by_token(public_token: str) -> WidgetInbox | None:
     found, value = _inboxes.lookup(("token", public_token))
     if found:
         return value
-    row = await visitors.webchat_inbox(public_token=public_token)
+    row = await presence.webchat_inbox(public_token=public_token)
     return _inboxes.put(("token", public_token), _load(row) if row else None)
 
 
@@ -48,7 +48,7 @@ async def by_id(inbox_id: int) -> WidgetInbox | None:
     found, value = _inboxes.lookup(("id", inbox_id))
     if found:
         return value
-    row = await visitors.webchat_inbox(inbox_id=inbox_id)
+    row = await presence.webchat_inbox(inbox_id=inbox_id)
     return _inboxes.put(("id", inbox_id), _load(row) if row else None)
 
 
@@ -58,6 +58,6 @@ async def all_origins() -> frozenset[str]:
     if cached is not None:
         return cached
     origins: set[str] = set()
-    for row in await visitors.webchat_inboxes():
+    for row in await presence.webchat_inboxes():
         origins.update(_load(row).settings.allowed_origins)
     return _origins.put("origins", frozenset(origins))

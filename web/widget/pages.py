@@ -11,8 +11,8 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from hub import visitors
-from hub.services import current
+from hub.system.services import current
+from hub.visitors import tokens
 from web.widget import inboxes
 
 SCRIPT = Path(__file__).with_name("widget.js")
@@ -55,7 +55,7 @@ _PAGE = """<!doctype html>
 @get("/widget/continue", include_in_schema=False)
 async def continue_chat(t: str = "") -> Response[str]:
     """Opens the chat again from an emailed link (the link's token resumes the visitor)."""
-    resumed = visitors.read_resume_token(current().settings.secret_key, t)
+    resumed = tokens.read_resume_token(current().settings.secret_key, t)
     inbox = await inboxes.by_id(resumed[0]) if resumed else None
     if inbox is None:
         page = _PAGE.format(

@@ -11,8 +11,7 @@ import msgspec
 
 from adapters.webchat import WebchatChannel
 from adapters.webchat.config import type_allowed
-from hub import attachments, ingest, outbound, visitors
-from hub.contract import (
+from hub.channels.contract import (
     DeliveryStatus,
     DeliveryUpdate,
     Identity,
@@ -20,8 +19,12 @@ from hub.contract import (
     InboundAttachment,
     ThreadHints,
 )
-from hub.crypto import constant_time_equal, sign
-from hub.services import current
+from hub.ingest import pipeline
+from hub.outbox import delivery
+from hub.storage import attachments
+from hub.system.crypto import constant_time_equal, sign
+from hub.system.services import current
+from hub.visitors import contacts, views
 from web.errors import ApiError
 from web.widget import limits
 from web.widget.visitor import VisitorContext
@@ -117,8 +120,8 @@ async def send_message(
         (limits.MESSAGES_PER_IP, ip),
     )
     files = [await _attachment(_read_upload(ctx, token)) for token in uploads]
-    conversation = await visitors.latest_conversation(*ctx.key, active_only=True)
-    result = await ingest.ingest(
+    conversation = await contacts.latest_conversation(*ctx.key, active_only=True)
+    result = await pipeline.ingest(
         Inbound(
             channel="webchat",
             inbox_id=ctx.inbox.id,
@@ -131,7 +134,7 @@ async def send_message(
             meta={"client_id": client_id},
         )
     )
-    view = visitors.message_view(result.message)
+    view = views.message_view(result.message)
     assert view is not None
     return view, result.created
 
@@ -141,9 +144,9 @@ async def mark_read(ctx: VisitorContext, up_to: int) -> int:
     if limits.READS_PER_VISITOR.take(ctx.visitor.address):
         return 0  # read receipts are advisory: dropping one under a flood loses nothing
     changed = 0
-    for provider_id in await visitors.unread_replies(*ctx.key, up_to):
+    for provider_id in await views.unread_replies(*ctx.key, up_to):
         update = DeliveryUpdate(
             inbox_id=ctx.inbox.id, provider_message_id=provider_id, status=DeliveryStatus.READ
         )
-        changed += await outbound.apply_delivery(update)
+        changed += await delivery.apply_delivery(update)
     return changed

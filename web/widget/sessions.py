@@ -8,10 +8,10 @@ from typing import Any
 import msgspec
 
 from adapters.webchat.hours import availability
-from hub import visitors
-from hub.contacts import normalise_address
-from hub.services import current
-from hub.visitors import Visitor
+from hub.contacts.identities import normalise_address
+from hub.system.services import current
+from hub.visitors import contacts, tokens
+from hub.visitors.tokens import Visitor
 from web.errors import ApiError
 from web.widget import limits
 from web.widget.inboxes import WidgetInbox
@@ -61,7 +61,7 @@ def public_config(inbox: WidgetInbox, now: dt.datetime | None = None) -> dict[st
 def _visitor(inbox: WidgetInbox, data: NewSession) -> Visitor:
     secret_key = current().settings.secret_key
     if data.resume:
-        resumed = visitors.read_resume_token(secret_key, data.resume)
+        resumed = tokens.read_resume_token(secret_key, data.resume)
         if resumed is None or resumed[0] != inbox.id:
             raise ApiError(401, "this chat link has expired", code="invalid_resume_token")
         verified = resumed[1].startswith(f"{inbox.id}:user:")
@@ -70,7 +70,7 @@ def _visitor(inbox: WidgetInbox, data: NewSession) -> Visitor:
         identifier = data.identifier.strip()
         if not 0 < len(identifier) <= MAX_IDENTIFIER:
             raise ApiError(400, f"identifier is 1 to {MAX_IDENTIFIER} characters")
-        if not visitors.identity_valid(
+        if not tokens.identity_valid(
             inbox.settings.identity_secret, identifier, data.identifier_hash or ""
         ):
             raise ApiError(
@@ -79,8 +79,8 @@ def _visitor(inbox: WidgetInbox, data: NewSession) -> Visitor:
                 " inbox's identity secret",
                 code="invalid_identity_hash",
             )
-        return Visitor(inbox.id, visitors.visitor_address(inbox.id, identifier), True)
-    return Visitor(inbox.id, visitors.visitor_address(inbox.id), False)
+        return Visitor(inbox.id, contacts.visitor_address(inbox.id, identifier), True)
+    return Visitor(inbox.id, contacts.visitor_address(inbox.id), False)
 
 
 async def start(inbox: WidgetInbox, data: NewSession, ip: str) -> dict[str, Any]:
@@ -97,17 +97,17 @@ async def start(inbox: WidgetInbox, data: NewSession, ip: str) -> dict[str, Any]
     email = normalise_address("email", data.email) if data.email and data.email.strip() else None
     if inbox.settings.pre_chat_form == "required" and not visitor.verified and not email:
         raise ApiError(422, "this chat asks for an email address first", code="email_required")
-    contact_id = await visitors.resolve_contact(
+    contact_id = await contacts.resolve_contact(
         visitor.address,
         name=(data.name or "").strip(),
         email=email,
         verified=visitor.verified,
     )
     return {
-        "visitor_token": visitors.issue_token(current().settings.secret_key, visitor),
+        "visitor_token": tokens.issue_token(current().settings.secret_key, visitor),
         "contact_id": contact_id,
-        "conversation_id": await visitors.latest_conversation(inbox.id, contact_id),
+        "conversation_id": await contacts.latest_conversation(inbox.id, contact_id),
         "verified": visitor.verified,
-        "email_known": await visitors.knows_email(contact_id),
+        "email_known": await contacts.knows_email(contact_id),
         **public_config(inbox),
     }

@@ -16,8 +16,8 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from hub import visitors
-from hub.tasks import cancel
+from hub.system.tasks import cancel
+from hub.visitors import contacts, views
 from web import realtime
 from web.errors import ApiError
 from web.widget import limits, service
@@ -73,9 +73,9 @@ async def widget_socket(socket: WebSocket) -> None:
 
 async def _backfill(socket: WebSocket, ctx: VisitorContext, after: int) -> int:
     while True:
-        page = await visitors.events_for(after, *ctx.key, limit=BACKFILL_PAGE)
+        page = await views.events_for(after, *ctx.key, limit=BACKFILL_PAGE)
         for event in page:
-            view = visitors.event_view(event)
+            view = views.event_view(event)
             if view is not None:
                 await socket.send_text(frame(view))
             after = event.id
@@ -175,7 +175,7 @@ async def publish_typing(ctx: VisitorContext, typing: bool) -> None:
     """The visitor is typing (or stopped): a hint to agents, dropped when it comes too often."""
     if typing and limits.TYPING_PER_VISITOR.take(ctx.visitor.address):
         return
-    conversation = await visitors.latest_conversation(*ctx.key)
+    conversation = await contacts.latest_conversation(*ctx.key)
     if conversation is None:
         return  # nothing to show it on before the first message
     await _publish_typing(TypingNotice(conversation, ctx.inbox.id, "visitor", "", typing))

@@ -8,9 +8,9 @@ import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 
-from hub import visitors
-from hub.services import current
-from hub.visitors import Visitor
+from hub.system.services import current
+from hub.visitors import contacts, tokens
+from hub.visitors.tokens import Visitor
 from web.errors import ApiError
 from web.widget import cors, inboxes
 from web.widget.inboxes import WidgetInbox
@@ -30,7 +30,7 @@ class VisitorContext(msgspec.Struct, frozen=True):
 
 async def resolve(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> VisitorContext:
     """Check the token, the inbox, the calling site and the identity rule; raise ApiError."""
-    visitor = visitors.read_token(current().settings.secret_key, token) if token else None
+    visitor = tokens.read_token(current().settings.secret_key, token) if token else None
     if visitor is None:
         raise ApiError(401, "no valid visitor token: start a session first", code="invalid_token")
     inbox = await inboxes.by_id(visitor.inbox_id)
@@ -40,7 +40,7 @@ async def resolve(connection: ASGIConnection[Any, Any, Any, Any], token: str) ->
     if inbox.settings.require_identity and not visitor.verified:
         # The inbox started requiring identity after this token was issued.
         raise ApiError(401, "this chat requires a verified identity", code="identity_required")
-    contact_id = await visitors.contact_for(visitor.address)
+    contact_id = await contacts.contact_for(visitor.address)
     if contact_id is None:
         raise ApiError(401, "this visitor is unknown: start a new session", code="invalid_token")
     return VisitorContext(visitor, inbox, contact_id)

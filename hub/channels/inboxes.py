@@ -9,11 +9,11 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from hub.access import NotFound
-from hub.contract import BaseAdapter, UnknownChannel, adapter_class
-from hub.crypto import decrypt_json, encrypt_json
+from hub.auth.access import NotFound
+from hub.channels.contract import BaseAdapter, UnknownChannel, adapter_class
 from hub.db.engine import connection_pool
-from hub.ttlcache import TtlCache
+from hub.system.crypto import decrypt_json, encrypt_json
+from hub.system.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
 

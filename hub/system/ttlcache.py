@@ -1,7 +1,7 @@
 """A small per-process cache whose entries expire: for rows read on every request of a hot path.
 
 Other processes see a change at the latest when their entry expires. A new set of services (a
-restart in the same process, or the next test) may reuse ids, so `hub.services.start` empties
+restart in the same process, or the next test) may reuse ids, so `hub.system.services.start` empties
 every cache.
 """
 

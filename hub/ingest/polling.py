@@ -14,9 +14,11 @@ from typing import Any
 
 import msgspec
 
-from hub import inboxes, ingest, outbound
-from hub.contract import DeliveryUpdate, Inbound
+from hub.channels import inboxes
+from hub.channels.contract import DeliveryUpdate, Inbound
 from hub.db.engine import connection_pool
+from hub.ingest import pipeline
+from hub.outbox import delivery
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,10 @@ async def poll_inbox(inbox_id: int, *, secret_key: str, public_url: str) -> dict
             stored = 0
             for item in result.items:
                 if isinstance(item, Inbound):
-                    await ingest.ingest(item)
+                    await pipeline.ingest(item)
                     stored += 1
                 elif isinstance(item, DeliveryUpdate):
-                    await outbound.apply_delivery(item)
+                    await delivery.apply_delivery(item)
             await pool.execute(
                 "INSERT INTO channel_state (inbox, state, updated_at) VALUES ($1, $2::jsonb, now())"
                 " ON CONFLICT (inbox) DO UPDATE SET state = EXCLUDED.state, updated_at = now()",

@@ -16,11 +16,13 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from hub import attachments, events
-from hub.contacts import normalise
-from hub.contract import Inbound
+from hub.channels.contract import Inbound
+from hub.contacts.identities import normalise
 from hub.db.engine import connection_pool
-from hub.tasks import cancel
+from hub.realtime import events
+from hub.storage import attachments
+from hub.system.services import on_stop
+from hub.system.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +191,7 @@ _committer = _Committer()
 
 async def ingest(inbound: Inbound) -> IngestResult:
     """Store one inbound message (idempotent on inbox + provider message id) and publish its events."""
-    from hub.services import current
+    from hub.system.services import current
 
     if inbound.edit_of:
         edited = await _apply_edit(inbound)
@@ -267,3 +269,6 @@ async def _apply_edit(inbound: Inbound) -> IngestResult | None:
 
 async def stop() -> None:
     await _committer.stop()
+
+
+on_stop(stop)

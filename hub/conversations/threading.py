@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from hub.contacts import normalise
-from hub.contract import Identity
-from hub.crypto import constant_time_equal, sign
+from hub.channels.contract import Identity
+from hub.contacts.identities import normalise
 from hub.db.engine import connection_pool
+from hub.system.crypto import constant_time_equal, sign
 
 _TOKEN = re.compile(r"^c(\d+)([0-9a-f]{16})$")
 

@@ -15,7 +15,8 @@ import asyncpg
 import msgspec
 
 from hub.db.engine import connection_pool
-from hub.tasks import cancel
+from hub.system.services import on_stop
+from hub.system.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ async def publish(events: Sequence[Event]) -> None:
 
 async def notify(last_id: int) -> None:
     """Tell every process that events up to `last_id` are committed."""
-    from hub.services import current
+    from hub.system.services import current
 
     try:
         await current().fanout.publish(CHANNEL, msgspec.json.encode(Notice(last_id)))
@@ -155,3 +156,6 @@ async def events_after(
                 query.format(filter="AND inbox = ANY($3::int[])"), after, limit, list(inbox_ids)
             )
     return decode_events(raw)
+
+
+on_stop(stop)

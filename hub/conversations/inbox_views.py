@@ -14,9 +14,10 @@ from typing import Any
 
 import msgspec
 
-from hub.access import NotFound
-from hub.auth import AgentInfo
-from hub.conversations import InvalidChange, ListFilters, filter_conditions
+from hub.auth.access import NotFound
+from hub.auth.accounts import AgentInfo
+from hub.conversations.lifecycle import InvalidChange
+from hub.conversations.listing import ListFilters, filter_conditions
 from hub.db.engine import connection_pool
 
 # Counts in the navigation stop at this many ("99+", as badges do): an exact count of 200,000
@@ -126,7 +127,7 @@ async def message(message_id: int) -> tuple[int, dict[str, Any]]:
 
 
 # --- the list by waiting time -------------------------------------------------------------
-# hub.conversations.list_conversations orders by last activity only; until it takes a sort
+# hub.conversations.listing.list_conversations orders by last activity only; until it takes a sort
 # option this mirrors its filters for the "longest waiting first" order.
 
 

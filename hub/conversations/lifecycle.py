@@ -1,20 +1,19 @@
-"""Conversations: the list (filters, search, keyset pages), the lifecycle, tags and the timeline."""
+"""The conversation lifecycle: status, priority, assignee, team, snooze, tags, read marks, and the activity lines each change leaves in the timeline."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from hub import events
-from hub.access import NotFound
-from hub.auth import AgentInfo
+from hub.auth.access import NotFound
+from hub.auth.accounts import AgentInfo
 from hub.db.engine import connection_pool
+from hub.realtime import events
 
 
 class Status(StrEnum):
@@ -35,173 +34,6 @@ class Priority(StrEnum):
 
 class InvalidChange(ValueError):
     pass
-
-
-class ListFilters(msgspec.Struct, kw_only=True):
-    status: list[str] = []
-    inbox_id: int | None = None
-    channel: str | None = None
-    assignee: int | str | None = None  # agent id, "me" or "none"
-    team_id: int | None = None
-    tag: str | None = None
-    priority: str | None = None
-    contact_id: int | None = None
-    q: str | None = None
-
-
-def encode_cursor(last_message_at: str, conversation_id: int) -> str:
-    return (
-        base64.urlsafe_b64encode(f"{last_message_at}|{conversation_id}".encode())
-        .decode()
-        .rstrip("=")
-    )
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, conversation_id = raw.rsplit("|", 1)
-        return dt.datetime.fromisoformat(at), int(conversation_id)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidChange("cursor is not one this API returned") from None
-
-
-def filter_conditions(
-    filters: ListFilters,
-    *,
-    agent: AgentInfo,
-    visible_inboxes: Sequence[int] | None,
-    arg: Callable[[Any], str],
-) -> list[str]:
-    """SQL conditions on `conversation c` for every list filter except search and the cursor.
-
-    `arg` adds a bind parameter and returns its placeholder. Shared by every list ordering.
-    """
-    where: list[str] = []
-    for status in filters.status:
-        if status not in Status.__members__.values():
-            raise InvalidChange(f"status must be one of {', '.join(Status)}")
-    if len(filters.status) == 1:
-        # `= ANY('{open}')` keeps the (status, last_message_at, id) index from returning rows in order.
-        where.append(f"c.status = {arg(filters.status[0])}")
-    elif filters.status:
-        where.append(f"c.status = ANY({arg(list(filters.status))}::text[])")
-    if visible_inboxes is not None:
-        where.append(f"c.inbox = ANY({arg(list(visible_inboxes))}::int[])")
-    if filters.inbox_id is not None:
-        where.append(f"c.inbox = {arg(filters.inbox_id)}")
-    if filters.channel:
-        where.append(f"c.inbox IN (SELECT id FROM inbox WHERE channel = {arg(filters.channel)})")
-    if filters.assignee == "me":
-        where.append(f"c.assignee = {arg(agent.id)}")
-    elif filters.assignee == "none":
-        where.append("c.assignee IS NULL")
-    elif filters.assignee is not None:
-        try:
-            where.append(f"c.assignee = {arg(int(filters.assignee))}")
-        except ValueError:
-            raise InvalidChange("assignee_id must be an agent id, 'me' or 'none'") from None
-    if filters.team_id is not None:
-        where.append(f"c.team = {arg(filters.team_id)}")
-    if filters.priority:
-        if filters.priority not in Priority.__members__.values():
-            raise InvalidChange(f"priority must be one of {', '.join(Priority)}")
-        where.append(f"c.priority = {arg(filters.priority)}")
-    if filters.contact_id is not None:
-        where.append(f"c.contact = {arg(filters.contact_id)}")
-    if filters.tag:
-        where.append(
-            f"c.id IN (SELECT x.conversation FROM conversation_tag x JOIN tag t ON t.id = x.tag"
-            f" WHERE t.name = {arg(filters.tag.strip().lower())})"
-        )
-    return where
-
-
-async def list_conversations(
-    filters: ListFilters,
-    *,
-    agent: AgentInfo,
-    visible_inboxes: Sequence[int] | None,
-    limit: int = 25,
-    cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page, newest activity first; returns (items, next cursor)."""
-    args: list[Any] = []
-
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    where = filter_conditions(filters, agent=agent, visible_inboxes=visible_inboxes, arg=arg)
-    if cursor:
-        at, last_id = decode_cursor(cursor)
-        where.append(f"(c.last_message_at, c.id) < ({arg(at)}, {arg(last_id)})")
-    limit = max(1, min(limit, 100))
-    page = arg(limit + 1)
-    order = "ORDER BY c.last_message_at DESC, c.id DESC"
-
-    def branch(*extra: str) -> str:
-        conditions = [*where, *extra]
-        return (
-            "SELECT c.id, c.last_message_at FROM conversation c"
-            f" {'WHERE ' + ' AND '.join(conditions) if conditions else ''} {order} LIMIT {page}"
-        )
-
-    if filters.q and filters.q.strip():
-        query = arg(filters.q.strip())
-        # Two ordered, limited branches (message text, subject) instead of one OR: with an OR the
-        # planner filters every conversation through a hashed subplan (seconds at 1M rows).
-        in_text = (
-            "EXISTS (SELECT 1 FROM message m WHERE m.conversation = c.id AND m.kind <> 'event'"
-            f" AND to_tsvector('simple', m.text) @@ plainto_tsquery('simple', {query}))"
-        )
-        in_subject = f"to_tsvector('simple', c.subject) @@ plainto_tsquery('simple', {query})"
-        matched = f"({branch(in_text)}) UNION ({branch(in_subject)})"
-        selected = f"SELECT c.id, c.last_message_at FROM ({matched}) c {order} LIMIT {page}"
-    else:
-        selected = branch()
-    sql = (
-        "SELECT hub_conversation_json(c.id) || jsonb_build_object('preview', "
-        "(SELECT left(m.text, 140) FROM message m WHERE m.conversation = c.id AND m.kind = 'message'"
-        " ORDER BY m.id DESC LIMIT 1)) AS item, c.last_message_at, c.id"
-        f" FROM ({selected}) c {order}"
-    )
-
-    if filters.q and filters.q.strip():
-        rows = await _search(sql, args)
-    else:
-        rows = await connection_pool().fetch(sql, *args)
-    items = [msgspec.json.decode(r["item"]) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(last["last_message_at"].isoformat(), last["id"])
-    return items, next_cursor
-
-
-SEARCH_TIMEOUT = "5s"
-
-
-async def _search(sql: str, args: list[Any]) -> list[asyncpg.Record]:
-    """Run a search with a time limit: a word common overall but absent from the agent's inboxes
-    can make the planner walk every visible conversation (seconds at a million rows)."""
-    async with connection_pool().acquire() as conn, conn.transaction():
-        await conn.execute(f"SET LOCAL statement_timeout = '{SEARCH_TIMEOUT}'")
-        try:
-            return list(await conn.fetch(sql, *args))
-        except asyncpg.QueryCanceledError:
-            raise InvalidChange(
-                "the search took too long; add more words or filters (status, inbox) to narrow it"
-            ) from None
-
-
-async def get_conversation(conversation_id: int) -> dict[str, Any]:
-
-    raw = await connection_pool().fetchval("SELECT hub_conversation_json($1)", conversation_id)
-    if raw is None:
-        raise NotFound(f"no conversation {conversation_id}")
-    result: dict[str, Any] = msgspec.json.decode(raw)
-    return result
 
 
 class Changes(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -461,23 +293,6 @@ async def remove_tag(conversation_id: int, tag: str, *, actor: AgentInfo | None)
         result = await _json(conn, conversation_id)
     await events.publish(emitted)
     return result
-
-
-async def list_messages(
-    conversation_id: int, *, before: int | None = None, after: int | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
-    """The timeline oldest first; `before`/`after` page through long histories by message id."""
-    limit = max(1, min(limit, 500))
-    if before is not None:
-        sql = (
-            "SELECT hub_message_json(id) AS m FROM (SELECT id FROM message WHERE conversation = $1 AND id < $2"
-            " ORDER BY id DESC LIMIT $3) x ORDER BY id"
-        )
-        rows = await connection_pool().fetch(sql, conversation_id, before, limit)
-    else:
-        sql = "SELECT hub_message_json(id) AS m FROM message WHERE conversation = $1 AND id > $2 ORDER BY id LIMIT $3"
-        rows = await connection_pool().fetch(sql, conversation_id, after or 0, limit)
-    return [msgspec.json.decode(r["m"]) for r in rows]
 
 
 async def mark_read(conversation_id: int) -> None:

@@ -10,8 +10,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from hub import auth
-from hub.crypto import encrypt_json
+from hub.auth import accounts
+from hub.auth.permissions import Role
 from hub.db.engine import engine
 from hub.db.tables import (
     Contact,
@@ -26,8 +26,8 @@ from hub.db.tables import (
     Team,
     TeamMember,
 )
-from hub.permissions import Role
-from hub.services import current
+from hub.system.crypto import encrypt_json
+from hub.system.services import current
 
 DEMO_LOGINS: dict[str, tuple[str, str]] = {
     "admin": ("admin@example.com", "hub-demo-admin"),
@@ -173,8 +173,8 @@ async def load_demo() -> bool:
     if await Inbox.exists().where(Inbox.name == _MARKER):
         return False
     secret = current().settings.secret_key
-    admin = await auth.create_agent(*DEMO_LOGINS["admin"], name="Ada Admin", role=Role.ADMIN)
-    alice = await auth.create_agent(*DEMO_LOGINS["agent"], name="Alice Agent", role=Role.AGENT)
+    admin = await accounts.create_agent(*DEMO_LOGINS["admin"], name="Ada Admin", role=Role.ADMIN)
+    alice = await accounts.create_agent(*DEMO_LOGINS["agent"], name="Alice Agent", role=Role.AGENT)
     agents = {admin.email: admin.id, alice.email: alice.id}
     now = dt.datetime.now(dt.UTC)
     async with engine().transaction():

@@ -15,10 +15,10 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from hub.crypto import sha256_hex
+from hub.auth.permissions import Role
 from hub.db.tables import Agent, AgentSession, ApiKey, LoginFailure
-from hub.permissions import Role
-from hub.ttlcache import TtlCache
+from hub.system.crypto import sha256_hex
+from hub.system.ttlcache import TtlCache
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so a miss costs as long as a wrong password.

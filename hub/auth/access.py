@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hub.auth import AgentInfo
+from hub.auth.accounts import AgentInfo
+from hub.auth.permissions import Permission, allowed
 from hub.db.engine import connection_pool
-from hub.permissions import Permission, allowed
 
 
 class NotFound(LookupError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.contract import Identity, IdentityKind
+from hub.channels.contract import Identity, IdentityKind
 from hub.db.engine import connection_pool
 
 _PHONE_PREFIXES = ("whatsapp:", "tel:", "sms:")

@@ -9,18 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from saq import Queue
 
-from hub import auth, ttlcache
-from hub.config import Settings
+from hub.auth import accounts
+from hub.auth.permissions import Role
 from hub.db import engine
-from hub.fanout import Fanout
-from hub.jobs import HubWorker, make_queue, worker_options
-from hub.migrate import migrate
-from hub.permissions import Role
-from hub.runtime import Backends, resolve
+from hub.db.migrate import migrate
+from hub.jobs.registry import make_queue
+from hub.jobs.worker import HubWorker, worker_options
+from hub.realtime.fanout import Fanout
+from hub.system import ttlcache
+from hub.system.config import Settings
+from hub.system.runtime import Backends, resolve
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,14 @@ class Services:
 
 
 _current: Services | None = None
+# What a domain runs in the background (committers, notifiers) registers how to stop it; the
+# hooks run last-registered first, so a domain stops before what it was built on.
+_stop_hooks: list[Callable[[], Awaitable[None]]] = []
+
+
+def on_stop(hook: Callable[[], Awaitable[None]]) -> None:
+    if hook not in _stop_hooks:
+        _stop_hooks.append(hook)
 
 
 def current() -> Services:
@@ -62,8 +73,8 @@ async def start(
     services = Services(settings, backends, queue, fanout)
     _current = services
     settings.attachments_dir.mkdir(parents=True, exist_ok=True)
-    if settings.admin_email and settings.admin_password and not await auth.has_admin():
-        await auth.create_agent(settings.admin_email, settings.admin_password, role=Role.ADMIN)
+    if settings.admin_email and settings.admin_password and not await accounts.has_admin():
+        await accounts.create_agent(settings.admin_email, settings.admin_password, role=Role.ADMIN)
         log.info("created the first admin %s from HUB_ADMIN_EMAIL", settings.admin_email)
     if run_worker:
         services.worker = make_worker(services)
@@ -87,10 +98,8 @@ async def stop() -> None:
         if services._worker_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await services._worker_task
-    from hub import events, ingest
-
-    await ingest.stop()
-    await events.stop()
+    for hook in reversed(_stop_hooks):
+        await hook()
     await services.fanout.stop()
     await services.queue.disconnect()
     await engine.stop()

@@ -8,22 +8,14 @@ killed worker, so no reply is lost; the claim makes sure none is sent twice by u
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import time
-from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from hub import events
-from hub.access import NotFound
-from hub.auth import AgentInfo
-from hub.contract import (
-    DeliveryStatus,
-    DeliveryUpdate,
+from hub.channels.contract import (
     Identity,
     Outbound,
     OutboundAttachment,
@@ -31,148 +23,24 @@ from hub.contract import (
     TransientSendError,
 )
 from hub.db.engine import connection_pool
+from hub.outbox.replies import InvalidReply, enqueue_dispatch
+from hub.realtime import events
 
 log = logging.getLogger(__name__)
 
+
 MAX_ATTEMPTS = 8
+
+
 # A claimed row older than this was abandoned (worker killed): longer than the job timeout.
 STUCK_SENDING = dt.timedelta(seconds=120)
+
+
 # A pending row older than this lost its queue entry (Redis flushed, enqueue failed).
 STUCK_PENDING = dt.timedelta(seconds=30)
 
-_RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 
-
-class InvalidReply(ValueError):
-    pass
-
-
-async def create_reply(
-    conversation_id: int,
-    *,
-    agent: AgentInfo,
-    text: str,
-    private: bool = False,
-    attachments: Sequence[dict[str, Any]] = (),
-    template: dict[str, Any] | None = None,
-    limits: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Store a reply (`pending`) or a private note; the caller enqueues dispatch for replies."""
-    text = text.strip()
-    if not text and not attachments and not template:
-        raise InvalidReply("a message needs text, an attachment or a template")
-    if limits and not private:
-        max_len = limits.get("max_text_length")
-        if max_len and len(text) > max_len:
-            raise InvalidReply(
-                f"this channel accepts at most {max_len} characters; the text has {len(text)}"
-            )
-        if attachments and not limits.get("supports_attachments"):
-            raise InvalidReply("this channel cannot send attachments")
-    kind = "note" if private else "message"
-    status = "received" if private else "pending"
-    meta: dict[str, Any] = {"template": template} if template else {}
-    async with connection_pool().acquire() as conn, conn.transaction():
-        conv = await conn.fetchrow(
-            "SELECT id, inbox, last_inbound_at FROM conversation WHERE id = $1 FOR UPDATE",
-            conversation_id,
-        )
-        if conv is None:
-            raise NotFound(f"no conversation {conversation_id}")
-        window = (limits or {}).get("reply_window_hours")
-        if window and not private and not template:
-            _check_window(conv["last_inbound_at"], window)
-
-        message_id = await conn.fetchval(
-            "INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id, text, html, status,"
-            " error, attempts, meta, created_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, 'agent', $5, $6, '', $7, '', 0, $8::jsonb, now(), now()) RETURNING id",
-            conversation_id,
-            conv["inbox"],
-            kind,
-            None if private else "out",
-            agent.id,
-            text,
-            status,
-            msgspec.json.encode(meta).decode(),
-        )
-        for att in attachments:
-            await conn.execute(
-                "INSERT INTO attachment (message, sha256, filename, content_type, size, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, now())",
-                message_id,
-                att["sha256"],
-                att["filename"],
-                att["content_type"],
-                att["size"],
-            )
-        if not private:
-            # A reply answers the customer: nothing is waiting or unread any more.
-            await conn.execute(
-                "UPDATE conversation SET first_reply_at = coalesce(first_reply_at, now()), waiting_since = NULL,"
-                " unread_count = 0, last_message_at = now(), updated_at = now() WHERE id = $1",
-                conversation_id,
-            )
-        message = msgspec.json.decode(
-            await conn.fetchval("SELECT hub_message_json($1)", message_id)
-        )
-        pending = [
-            {
-                "type": "message.created",
-                "conversation": conversation_id,
-                "inbox": conv["inbox"],
-                "data": message,
-            }
-        ]
-        if not private:
-            conversation = msgspec.json.decode(
-                await conn.fetchval("SELECT hub_conversation_json($1)", conversation_id)
-            )
-            pending.append(
-                {
-                    "type": "conversation.updated",
-                    "conversation": conversation_id,
-                    "inbox": conv["inbox"],
-                    "data": conversation,
-                }
-            )
-        emitted = await events.emit(conn, pending, actor_type="agent", actor_id=agent.id)
-    await events.publish(emitted)
-    result: dict[str, Any] = message
-    return result
-
-
-def _check_window(last_inbound: dt.datetime | None, hours: int) -> None:
-    """Free text is refused before anything is stored once the channel's reply window closed."""
-    if last_inbound is None:
-        raise InvalidReply(
-            f"this channel allows free text only within {hours} hours of the customer's last"
-            " message, and the customer has not written yet: send an approved template"
-        )
-    closes = last_inbound + dt.timedelta(hours=hours)
-    if dt.datetime.now(dt.UTC) >= closes:
-        raise InvalidReply(
-            f"outside the {hours}-hour reply window: the customer last wrote at"
-            f" {last_inbound.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC; send an approved template instead"
-        )
-
-
-async def enqueue_dispatch(message_id: int, attempts: int = 0, *, delay: float = 0.0) -> None:
-    """Queue the send; the key makes a second enqueue of the same attempt a no-op."""
-    from hub.jobs import enqueue
-    from hub.services import current
-
-    extra = {"scheduled": int(time.time() + delay)} if delay > 0 else {}
-    await enqueue(
-        current().queue,
-        "dispatch",
-        key=f"dispatch:{message_id}:{attempts}",
-        message_id=message_id,
-        **extra,
-    )
-
-
-async def _set_status(
+async def set_status(
     conn: asyncpg.Connection, message_id: int, status: str, **fields: Any
 ) -> list[events.Event]:
     sets = ["status = $2", "updated_at = now()"]
@@ -209,7 +77,7 @@ async def _claim(message_id: int) -> asyncpg.Record | None:
 
 
 async def _build(row: asyncpg.Record, attachments_dir: Any) -> Outbound:
-    from hub import attachments as storage
+    from hub.storage import attachments as storage
 
     async with connection_pool().acquire() as conn:
         conv = await conn.fetchrow(
@@ -283,8 +151,8 @@ async def _recipient(conn: asyncpg.Connection, contact_id: int, channel: str) ->
 
 async def dispatch(message_id: int) -> str:
     """Send one reply. Returns what happened; raises TransientSendError to have SAQ retry."""
-    from hub import inboxes
-    from hub.services import current
+    from hub.channels import inboxes
+    from hub.system.services import current
 
     settings = current().settings
     row = await _claim(message_id)
@@ -334,7 +202,7 @@ async def dispatch(message_id: int) -> str:
 
 async def _finish(message_id: int, status: str, **fields: Any) -> None:
     async with connection_pool().acquire() as conn, conn.transaction():
-        emitted = await _set_status(conn, message_id, status, **fields)
+        emitted = await set_status(conn, message_id, status, **fields)
     await events.publish(emitted)
 
 
@@ -348,7 +216,7 @@ async def retry_failed(message_id: int) -> dict[str, Any]:
         )
         if done is None:
             raise InvalidReply("only a failed reply can be retried")
-        emitted = await _set_status(conn, message_id, "pending")
+        emitted = await set_status(conn, message_id, "pending")
     await events.publish(emitted)
     await enqueue_dispatch(message_id, attempts=0)
     result: dict[str, Any] = emitted[-1].data
@@ -374,42 +242,3 @@ async def sweep() -> int:
     for row in rows:
         await enqueue_dispatch(row["id"], attempts=row["attempts"])
     return len(rows)
-
-
-async def apply_delivery(update: DeliveryUpdate) -> bool:
-    """Move a sent message forward (sent → delivered → read); never backwards. True if it changed."""
-    async with connection_pool().acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT id, status FROM message WHERE inbox = $1 AND provider_message_id = $2 FOR UPDATE",
-            update.inbox_id,
-            update.provider_message_id,
-        )
-        if row is None:
-            return False
-        current_status = row["status"]
-        if update.status == DeliveryStatus.FAILED:
-            if current_status in ("delivered", "read", "failed"):
-                return False
-            reason = update.error or "the provider reported a failure"
-            if update.error_code:
-                reason = f"{reason} (code {update.error_code})"
-            emitted = await _set_status(conn, row["id"], "failed", error=reason)
-        else:
-            if _RANK.get(update.status, -1) <= _RANK.get(current_status, 99):
-                return False
-            emitted = await _set_status(conn, row["id"], str(update.status))
-    await events.publish(emitted)
-    return True
-
-
-async def wait_for_status(message_id: int, statuses: set[str], timeout: float = 10.0) -> str:
-    """Poll a message's status (for tools and tests)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        status = await connection_pool().fetchval(
-            "SELECT status FROM message WHERE id = $1", message_id
-        )
-        if status in statuses or loop.time() > deadline:
-            return str(status)
-        await asyncio.sleep(0.05)

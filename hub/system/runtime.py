@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.config import Settings
+from hub.system.config import Settings
 
 log = logging.getLogger(__name__)
 

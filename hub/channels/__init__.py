@@ -1,0 +1,1 @@
+"""Channels: the adapter contract and the inboxes (one channel account each)."""

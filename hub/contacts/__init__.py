@@ -1,0 +1,1 @@
+"""Contacts: identities on each channel, normalised (email, E.164 phone, …)."""

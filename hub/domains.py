@@ -1,0 +1,13 @@
+"""Every domain of the hub, loaded together: importing this registers each domain's jobs.
+
+Nothing inside `hub/` imports this module: the processes' entry points (`web.app`, `web.cli`,
+benchmarks) do, which keeps the job registry free of imports back into the domains.
+"""
+
+from hub.auth import jobs as auth_jobs
+from hub.conversations import jobs as conversation_jobs
+from hub.ingest import jobs as ingest_jobs
+from hub.jobs import queue_check
+from hub.outbox import jobs as outbox_jobs
+
+LOADED = (auth_jobs, conversation_jobs, ingest_jobs, outbox_jobs, queue_check)

@@ -1,0 +1,1 @@
+"""Inbound: the ingest pipeline, pull-channel polling, raw payloads kept for inspection."""

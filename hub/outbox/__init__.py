@@ -1,0 +1,1 @@
+"""Outbound: replies, their dispatch through the channels, and delivery updates."""

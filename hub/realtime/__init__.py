@@ -1,0 +1,1 @@
+"""Realtime: the event log and its fan-out between processes."""

@@ -1,0 +1,1 @@
+"""Visitors of the chat widget: tokens, their contact, presence, what they may see."""

@@ -1,0 +1,98 @@
+"""Visitors of an embedded chat: their signed tokens and the embedding site's identity proof.
+
+A visitor is a `webchat` identity (`<inbox>:anon:<random>` for anonymous visitors,
+`<inbox>:user:<identifier>` for users an embedding site vouched for). The token the browser keeps
+is stateless: the instance secret signs (inbox, visitor), so no session table is needed and any
+web process can check it. What a visitor may see is filtered in one place, `hub.visitors.views`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import msgspec
+
+from hub.system.crypto import constant_time_equal, sign
+
+KIND = "webchat"
+
+
+RESUME_TTL_SECONDS = 30 * 24 * 3600  # the "continue the chat" link in an email
+
+
+class Visitor(msgspec.Struct, frozen=True, array_like=True):
+    inbox_id: int
+    address: str  # the `webchat` identity's address
+    verified: bool = False  # the embedding site proved who this is (identifier_hash)
+    issued_at: int = 0
+
+
+def _pack(secret_key: str, purpose: str, prefix: str, payload: Any) -> str:
+    body = base64.urlsafe_b64encode(msgspec.json.encode(payload)).decode().rstrip("=")
+    return f"{prefix}.{body}.{sign(secret_key, purpose, body.encode())}"
+
+
+def _unpack(secret_key: str, purpose: str, prefix: str, token: str) -> bytes | None:
+    head, _, rest = token.strip().partition(".")
+    body, _, mac = rest.partition(".")
+    if head != prefix or not mac or len(token) > 2000:
+        return None
+    if not constant_time_equal(mac, sign(secret_key, purpose, body.encode())):
+        return None
+    try:
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def issue_token(secret_key: str, visitor: Visitor) -> str:
+    """The visitor token the browser keeps (localStorage) and sends with every call."""
+    stamped = msgspec.structs.replace(visitor, issued_at=visitor.issued_at or int(time.time()))
+    return _pack(secret_key, "widget-visitor", "v1", stamped)
+
+
+def read_token(secret_key: str, token: str) -> Visitor | None:
+    raw = _unpack(secret_key, "widget-visitor", "v1", token)
+    if raw is None:
+        return None
+    try:
+        return msgspec.json.decode(raw, type=Visitor)
+    except msgspec.ValidationError:
+        return None
+
+
+def issue_resume_token(secret_key: str, inbox_id: int, address: str) -> str:
+    """A link token that lets the visitor continue the chat from an email, for a limited time."""
+    return _pack(
+        secret_key,
+        "widget-resume",
+        "r1",
+        [inbox_id, address, int(time.time()) + RESUME_TTL_SECONDS],
+    )
+
+
+def read_resume_token(secret_key: str, token: str) -> tuple[int, str] | None:
+    raw = _unpack(secret_key, "widget-resume", "r1", token)
+    if raw is None:
+        return None
+    try:
+        inbox_id, address, expires = msgspec.json.decode(raw, type=tuple[int, str, int])
+    except msgspec.ValidationError:
+        return None
+    return (inbox_id, address) if expires > time.time() else None
+
+
+def identity_hash(identity_secret: str, identifier: str) -> str:
+    """hex HMAC-SHA256(inbox identity secret, identifier): what the embedding site computes."""
+    return hmac.new(identity_secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
+
+
+def identity_valid(identity_secret: str, identifier: str, given: str) -> bool:
+    if not identity_secret or not given:
+        return False
+    return constant_time_equal(given.strip().lower(), identity_hash(identity_secret, identifier))
