@@ -1,4 +1,5 @@
-"""Every domain of the hub, loaded together: importing this registers each domain's jobs.
+"""Every domain of the hub, loaded together: importing this registers each domain's jobs
+and event subscribers.
 
 Nothing inside `hub/` imports this module: the processes' entry points (`web.app`, `web.cli`,
 benchmarks) do, which keeps the job registry free of imports back into the domains.
@@ -9,5 +10,15 @@ from hub.conversations import jobs as conversation_jobs
 from hub.ingest import jobs as ingest_jobs
 from hub.jobs import queue_check
 from hub.outbox import jobs as outbox_jobs
+from hub.realtime import jobs as realtime_jobs
+from hub.sla import jobs as sla_jobs
 
-LOADED = (auth_jobs, conversation_jobs, ingest_jobs, outbox_jobs, queue_check)
+LOADED = (
+    auth_jobs,
+    conversation_jobs,
+    ingest_jobs,
+    outbox_jobs,
+    queue_check,
+    realtime_jobs,
+    sla_jobs,
+)

@@ -27,3 +27,30 @@ async def test_demo_is_realistic_and_idempotent(client: httpx.AsyncClient) -> No
     email, password = DEMO_LOGINS["agent"]
     login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert login.status_code == 200
+
+
+async def test_demo_conversations_get_the_demo_sla(client: httpx.AsyncClient) -> None:
+    """The demo's policy reaches its conversations through the live path: events, the SLA
+    subscriber in the worker, the deadlines on the conversation."""
+    from hub.db.engine import connection_pool
+    from tests.conftest import eventually
+
+    assert await load_demo() is True
+    pool = connection_pool()
+    open_count = await pool.fetchval(
+        "SELECT count(*) FROM conversation WHERE status IN ('open', 'pending', 'snoozed')"
+    )
+
+    async def tracked() -> bool:
+        n = await pool.fetchval("SELECT count(*) FROM conversation WHERE sla_policy IS NOT NULL")
+        return bool(n == await pool.fetchval("SELECT count(*) FROM conversation"))
+
+    await eventually(tracked)
+    outcomes = await pool.fetch(
+        "SELECT first_response_status AS s FROM conversation WHERE first_response_status IS NOT NULL"
+    )
+    assert open_count > 0 and {r["s"] for r in outcomes} & {"met", "running", "paused", "breached"}
+    resolved = await pool.fetch(
+        "SELECT resolution_status FROM conversation WHERE status = 'resolved'"
+    )
+    assert resolved and {r["resolution_status"] for r in resolved} <= {"met", "breached"}

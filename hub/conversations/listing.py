@@ -14,6 +14,7 @@ from hub.auth.access import NotFound
 from hub.auth.accounts import AgentInfo
 from hub.conversations.lifecycle import InvalidChange, Priority, Status
 from hub.db.engine import connection_pool
+from hub.system import clock
 
 
 class ListFilters(msgspec.Struct, kw_only=True):
@@ -26,6 +27,8 @@ class ListFilters(msgspec.Struct, kw_only=True):
     priority: str | None = None
     contact_id: int | None = None
     q: str | None = None
+    sla: str | None = None  # at_risk | breached
+    sort: str = "recent"  # recent (newest activity first) | sla_due (nearest deadline first)
 
 
 def encode_cursor(last_message_at: str, conversation_id: int) -> str:
@@ -88,6 +91,19 @@ def filter_conditions(
         where.append(f"c.priority = {arg(filters.priority)}")
     if filters.contact_id is not None:
         where.append(f"c.contact = {arg(filters.contact_id)}")
+    if filters.sla is not None:
+        now = arg(clock.now())
+        if filters.sla == "at_risk":
+            # Inside a warning window and not yet due: the nearest warning has passed, the
+            # nearest deadline has not (hub.sla.engine keeps both over the running targets).
+            where.append(f"c.sla_due_at > {now} AND c.sla_warn_at <= {now}")
+        elif filters.sla == "breached":
+            where.append(
+                f"(c.sla_due_at <= {now} OR (c.sla_breached_at IS NOT NULL"
+                " AND c.status IN ('open', 'pending', 'snoozed')))"
+            )
+        else:
+            raise InvalidChange("sla must be at_risk or breached")
     if filters.tag:
         where.append(
             f"c.id IN (SELECT x.conversation FROM conversation_tag x JOIN tag t ON t.id = x.tag"
@@ -112,17 +128,26 @@ async def list_conversations(
         return f"${len(args)}"
 
     where = filter_conditions(filters, agent=agent, visible_inboxes=visible_inboxes, arg=arg)
+    if filters.sort not in ("recent", "sla_due"):
+        raise InvalidChange("sort must be recent or sla_due")
+    # The column the page is ordered and keyed by: newest activity, or the nearest deadline
+    # (only conversations with a running SLA target have one).
+    key, direction, before = (
+        ("last_message_at", "DESC", "<") if filters.sort == "recent" else ("sla_due_at", "", ">")
+    )
+    if filters.sort == "sla_due":
+        where.append("c.sla_due_at IS NOT NULL")
     if cursor:
         at, last_id = decode_cursor(cursor)
-        where.append(f"(c.last_message_at, c.id) < ({arg(at)}, {arg(last_id)})")
+        where.append(f"(c.{key}, c.id) {before} ({arg(at)}, {arg(last_id)})")
     limit = max(1, min(limit, 100))
     page = arg(limit + 1)
-    order = "ORDER BY c.last_message_at DESC, c.id DESC"
+    order = f"ORDER BY c.{key} {direction}, c.id {direction}"
 
     def branch(*extra: str) -> str:
         conditions = [*where, *extra]
         return (
-            "SELECT c.id, c.last_message_at FROM conversation c"
+            f"SELECT c.id, c.{key} FROM conversation c"
             f" {'WHERE ' + ' AND '.join(conditions) if conditions else ''} {order} LIMIT {page}"
         )
 
@@ -136,13 +161,13 @@ async def list_conversations(
         )
         in_subject = f"to_tsvector('simple', c.subject) @@ plainto_tsquery('simple', {query})"
         matched = f"({branch(in_text)}) UNION ({branch(in_subject)})"
-        selected = f"SELECT c.id, c.last_message_at FROM ({matched}) c {order} LIMIT {page}"
+        selected = f"SELECT c.id, c.{key} FROM ({matched}) c {order} LIMIT {page}"
     else:
         selected = branch()
     sql = (
         "SELECT hub_conversation_json(c.id) || jsonb_build_object('preview', "
         "(SELECT left(m.text, 140) FROM message m WHERE m.conversation = c.id AND m.kind = 'message'"
-        " ORDER BY m.id DESC LIMIT 1)) AS item, c.last_message_at, c.id"
+        f" ORDER BY m.id DESC LIMIT 1)) AS item, c.{key} AS key, c.id"
         f" FROM ({selected}) c {order}"
     )
 
@@ -154,7 +179,7 @@ async def list_conversations(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(last["last_message_at"].isoformat(), last["id"])
+        next_cursor = encode_cursor(last["key"].isoformat(), last["id"])
     return items, next_cursor
 
 

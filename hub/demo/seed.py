@@ -6,6 +6,7 @@ Loading is idempotent: a second run finds the demo inboxes and changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -179,6 +180,7 @@ async def load_demo() -> bool:
     now = dt.datetime.now(dt.UTC)
     async with engine().transaction():
         team = (await Team.insert(Team(name="First line")).returning(Team.id))[0]["id"]
+        await _sla_policy(team)
         await TeamMember.insert(TeamMember(team=team, agent=alice.id))
         inbox_ids: list[int] = []
         for name, channel, config in INBOXES:
@@ -196,6 +198,36 @@ async def load_demo() -> bool:
         for story in STORIES:
             await _story(story, inbox_ids, agents, team, now)
     return True
+
+
+async def _sla_policy(team: int) -> None:
+    """Support hours in Berlin and a standard policy for the team: the SLA subscriber applies it
+    to the demo conversations from their events, the same way as to live ones."""
+    weekly = {day: [["07:00", "12:00"], ["12:30", "22:00"]] for day in _WEEKDAYS[:5]}
+    weekly.update({day: [["09:00", "17:00"]] for day in _WEEKDAYS[5:]})
+    holidays = [
+        {"start": "2026-12-24", "end": "2026-12-26", "yearly": True, "name": "Christmas"},
+        {"start": "2027-01-01", "end": "2027-01-01", "yearly": True, "name": "New Year"},
+    ]
+    targets = {
+        "default": {"first_response": 60, "next_response": 120, "resolution": 1440},
+        "high": {"first_response": 30, "next_response": 60, "resolution": 480},
+        "urgent": {"first_response": 15, "next_response": 30, "resolution": 240},
+    }
+    await Team.raw(
+        "WITH h AS (INSERT INTO business_hours (name, timezone, weekly, holidays)"
+        " VALUES ('Support hours (Berlin)', 'Europe/Berlin', {}::jsonb, {}::jsonb) RETURNING id),"
+        " p AS (INSERT INTO sla_policy (name, business_hours, targets)"
+        " SELECT 'Standard support', h.id, {}::jsonb FROM h RETURNING id)"
+        " UPDATE team SET sla_policy = (SELECT id FROM p) WHERE id = {}",
+        json.dumps(weekly),
+        json.dumps(holidays),
+        json.dumps(targets),
+        team,
+    )
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 async def _story(

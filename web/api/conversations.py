@@ -68,10 +68,17 @@ async def list_conversations(
     q: str | None = Parameter(
         default=None, description="full-text search in messages and subjects"
     ),
+    sla: str | None = Parameter(
+        default=None, description="at_risk (in the warning window) or breached"
+    ),
+    sort: str = Parameter(
+        default="recent", description="recent (newest activity first) or sla_due (nearest deadline)"
+    ),
     limit: int = Parameter(default=25, ge=1, le=100),
     cursor: str | None = None,
 ) -> ConversationPage:
-    """Conversations the agent may see, newest activity first, one keyset page at a time."""
+    """Conversations the agent may see, newest activity (or nearest SLA deadline) first, one
+    keyset page at a time."""
     filters = ListFilters(
         status=status or [],
         inbox_id=inbox_id,
@@ -82,6 +89,8 @@ async def list_conversations(
         priority=priority,
         contact_id=contact_id,
         q=q,
+        sla=sla,
+        sort=sort,
     )
     visible = await access.visible_inbox_ids(principal.agent)
     items, next_cursor = await listing.list_conversations(

@@ -19,7 +19,12 @@ from web.inbox.viewer import Viewer
 PAGE_SIZE = 25
 STATUSES = [s.value for s in Status]
 PRIORITIES = [p.value for p in Priority]
-SORTS = {"activity": "Last activity", "waiting": "Waiting longest"}
+SORTS = {
+    "activity": "Last activity",
+    "waiting": "Waiting longest",
+    "sla_due": "Nearest SLA deadline",
+}
+SLA_VIEWS = ("at_risk", "breached")
 
 
 def _int(value: str | None) -> int | None:
@@ -36,6 +41,7 @@ class ListQuery:
     tag: str = ""
     priority: str = ""
     q: str = ""
+    sla: str = ""  # "", at_risk or breached
     sort: str = "activity"
     cursor: str = ""
     limit: int = PAGE_SIZE
@@ -59,6 +65,7 @@ class ListQuery:
             tag=text("tag"),
             priority=text("priority") if text("priority") in PRIORITIES else "",
             q=text("q"),
+            sla=text("sla") if text("sla") in SLA_VIEWS else "",
             sort=text("sort") if text("sort") in SORTS else "activity",
             cursor=text("cursor"),
             limit=max(1, min(limit, 100)),
@@ -74,6 +81,8 @@ class ListQuery:
             tag=self.tag or None,
             priority=self.priority or None,
             q=self.q or None,
+            sla=self.sla or None,
+            sort="sla_due" if self.sort == "sla_due" else "recent",
         )
 
     def params(self, **changes: Any) -> str:
@@ -95,6 +104,8 @@ class ListQuery:
     @property
     def view(self) -> str:
         """Which view of the navigation this list is (for highlighting it)."""
+        if self.sla:
+            return f"sla:{self.sla}"
         if self.assignee == "me":
             return "mine"
         if self.assignee == "none":

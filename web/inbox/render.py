@@ -18,6 +18,7 @@ from jinja2.runtime import Context
 from litestar import MediaType, Response
 
 from hub.conversations.inbox_views import COUNT_CAP
+from web.inbox import sla_badge
 from web.inbox.sanitize import html_body, text_body
 
 WEB = Path(__file__).resolve().parent.parent
@@ -159,7 +160,8 @@ def _environment() -> Environment:
         html_body=html_body,
         text_body=text_body,
     )
-    env.globals.update(asset=asset, count_cap=COUNT_CAP)
+    env.filters.update(sla_badge=sla_badge.badge, sla_targets=sla_badge.targets)
+    env.globals.update(asset=asset, count_cap=COUNT_CAP, server_now_ms=sla_badge.server_now_ms)
     return env
 
 

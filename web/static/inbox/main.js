@@ -7,8 +7,10 @@ import { OpenConversation } from "./conversation.js";
 import { installShortcuts } from "./keys.js";
 import { ConversationList } from "./list.js";
 import { Live } from "./live.js";
+import { installCountdown } from "./sla.js";
 
 installChrome();
+installCountdown();
 
 const body = document.body;
 const main = document.querySelector("main[data-conversation-id]");

@@ -1,0 +1,99 @@
+"""Event subscribers: domains react to committed events from a job, never inside ingest.
+
+A subscriber names the event types it wants and a handler. `deliver(name)` hands it the events
+after its cursor (`event_cursor`) in batches and moves the cursor once the handler returned, so
+a slow or failing subscriber never delays an inbound message, and a crash re-delivers the batch
+(handlers are idempotent: each records the last event it applied). The cursor row is locked for
+the whole batch, so across any number of workers one delivery per subscriber runs at a time.
+
+Event ids are in commit order (hub_emit holds its ordering lock to commit), so once event N is
+visible every event before it is too, and the cursor can move to the newest visible id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from hub.db.engine import connection_pool
+from hub.realtime.events import Event, decode_events
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Sequence[Event]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    types: tuple[str, ...]
+    handler: Handler
+    batch: int = 1000
+
+
+SUBSCRIBERS: dict[str, Subscriber] = {}
+
+
+def subscribe(name: str, types: Sequence[str], handler: Handler, *, batch: int = 1000) -> None:
+    if name in SUBSCRIBERS:
+        raise RuntimeError(f"subscriber {name!r} is registered twice")
+    SUBSCRIBERS[name] = Subscriber(name, tuple(types), handler, batch)
+
+
+_EVENTS = (
+    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'type', type, 'conversation_id',"
+    " conversation, 'inbox_id', inbox, 'data', data, 'created_at', created_at) ORDER BY id),"
+    " '[]'::jsonb) FROM (SELECT * FROM event WHERE id > $1 AND id <= $2 AND type = ANY($3::text[])"
+    " ORDER BY id LIMIT $4) e"
+)
+
+
+async def deliver(name: str, *, rounds: int = 20) -> int:
+    """Hand `name` its pending events, up to `rounds` batches; returns how many it got."""
+    subscriber = SUBSCRIBERS[name]
+    delivered = 0
+    async with connection_pool().acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO event_cursor (subscriber) VALUES ($1) ON CONFLICT DO NOTHING", name
+        )
+        cursor = await conn.fetchval(
+            "SELECT last_id FROM event_cursor WHERE subscriber = $1 FOR UPDATE SKIP LOCKED", name
+        )
+        if cursor is None:
+            return 0  # another worker is delivering to this subscriber right now
+        for _ in range(rounds):
+            newest = await conn.fetchval("SELECT coalesce(max(id), 0) FROM event")
+            if newest <= cursor:
+                break
+            events = decode_events(
+                await conn.fetchval(
+                    _EVENTS, cursor, newest, list(subscriber.types), subscriber.batch
+                )
+            )
+            if events:
+                await subscriber.handler(events)
+                delivered += len(events)
+            full = len(events) == subscriber.batch
+            cursor = events[-1].id if full else newest
+            await conn.execute(
+                "UPDATE event_cursor SET last_id = $2, updated_at = now() WHERE subscriber = $1",
+                name,
+                cursor,
+            )
+            if not full:
+                break
+    return delivered
+
+
+async def deliver_all() -> dict[str, int]:
+    results: dict[str, int] = {}
+    for name in SUBSCRIBERS:
+        try:
+            results[name] = await deliver(name)
+        except Exception:
+            # One failing subscriber must not starve the others; its cursor did not move, so
+            # the next tick retries the same events.
+            log.exception("event subscriber %s failed", name)
+            results[name] = -1
+    return results
