@@ -257,13 +257,22 @@ def test_calendar_time_matches_reference(
 
 # --- named cases ---------------------------------------------------------------------------------
 
-BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
+BERLIN = ZoneInfo("Europe/Berlin")
 NINE_TO_FIVE = (Interval("09:00", "17:00"),)
 OFFICE = BusinessCalendar("Europe/Berlin", (NINE_TO_FIVE,) * 5 + ((), ()))
 
 
-def local(zone: ZoneInfo, *fields: int) -> datetime:
-    return datetime(*fields, tzinfo=zone)  # type: ignore[misc]
+def local(
+    zone: ZoneInfo,
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=zone)
 
 
 def every_day(zone: str, *intervals: tuple[str, str]) -> BusinessCalendar:
