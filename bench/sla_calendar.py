@@ -20,14 +20,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from hub.sla.calendar import (
-    BusinessCalendar,
-    Holiday,
-    Interval,
     add_business_minutes,
     business_minutes_between,
     compile_calendar,
     deadline,
 )
+from hub.sla.hours import BusinessCalendar, Holiday, Interval
 
 DAY = (Interval("09:00", "17:00"),)
 HOLIDAYS = (

@@ -28,16 +28,19 @@ Rules every function here follows:
 from __future__ import annotations
 
 import math
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from itertools import pairwise
-from zoneinfo import ZoneInfo
 
-import icalendar
-import msgspec
+from hub.sla.hours import (
+    BusinessCalendar,
+    CalendarError,
+    month_day,
+    validate,
+    weekly_minutes,
+    zone,
+)
 
 Pause = tuple[datetime, datetime]
 
@@ -54,104 +57,6 @@ _EPOCH_WEEKDAY = 3
 _SAMPLE = 6 * 3_600_000_000
 # A deadline further out than this means the calendar is (nearly) always closed: stop walking.
 MAX_WALK_YEARS = 3
-DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
-
-
-class CalendarError(ValueError):
-    """A calendar, a holiday file or a walk that cannot give an answer."""
-
-
-class Interval(msgspec.Struct, frozen=True):
-    """Open from `start` to `end` (exclusive), local wall-clock "HH:MM"; `end` may be "24:00"."""
-
-    start: str
-    end: str
-
-
-class Holiday(msgspec.Struct, frozen=True):
-    """Closed from `start` to `end` inclusive (local dates); `yearly` repeats it every year."""
-
-    start: date
-    end: date
-    yearly: bool = False
-    name: str = ""
-
-
-class BusinessCalendar(msgspec.Struct, frozen=True):
-    """`weekly` has 7 entries, Monday first, each the open intervals of that weekday.
-
-    Frozen and made of tuples so that it hashes: `compile_calendar` caches by value.
-    """
-
-    timezone: str
-    weekly: tuple[tuple[Interval, ...], ...]
-    holidays: tuple[Holiday, ...] = ()
-
-
-def _minutes(text: str, day: str) -> int:
-    if not _HHMM.fullmatch(text):
-        raise CalendarError(f"{day}: malformed time {text!r}, expected HH:MM")
-    return int(text[:2]) * 60 + int(text[3:])
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError, OSError):
-        raise CalendarError(f"unknown time zone {name!r}") from None
-
-
-def _weekly(calendar: BusinessCalendar) -> tuple[tuple[tuple[int, int], ...], ...]:
-    if len(calendar.weekly) != 7:
-        raise CalendarError(
-            f"weekly hours must list 7 days, Monday first, got {len(calendar.weekly)}"
-        )
-    days = []
-    for name, intervals in zip(DAY_NAMES, calendar.weekly, strict=True):
-        parsed = []
-        for interval in intervals:
-            start, end = _minutes(interval.start, name), _minutes(interval.end, name)
-            text = f"{interval.start}-{interval.end}"
-            if end == start:
-                raise CalendarError(f"{name}: interval {text} is empty")
-            if end < start:
-                raise CalendarError(f"{name}: interval {text} ends before it starts")
-            parsed.append((start, end, text))
-        parsed.sort()
-        for before, after in pairwise(parsed):
-            if after[0] < before[1]:
-                raise CalendarError(f"{name}: intervals {before[2]} and {after[2]} overlap")
-        days.append(tuple((start, end) for start, end, _ in parsed))
-    if not any(days):
-        raise CalendarError("calendar has no business hours")
-    return tuple(days)
-
-
-def _check_holiday(holiday: Holiday) -> None:
-    if holiday.end < holiday.start:
-        raise CalendarError(
-            f"holiday {holiday.name!r} ends {holiday.end} before it starts {holiday.start}"
-        )
-    # A longer one would overlap its own next occurrence.
-    year = holiday.start.year + 1
-    next_start = date(year, *_month_day(year, holiday.start.month, holiday.start.day))
-    if holiday.yearly and holiday.end >= next_start:
-        raise CalendarError(f"yearly holiday {holiday.name!r} must last less than a year")
-
-
-def validate(calendar: BusinessCalendar) -> None:
-    """Raise `CalendarError` with a message for the first problem found in `calendar`."""
-    _zone(calendar.timezone)
-    _weekly(calendar)
-    for holiday in calendar.holidays:
-        _check_holiday(holiday)
-
-
-def _month_day(year: int, month: int, day: int) -> tuple[int, int]:
-    if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
-        return (2, 28)
-    return (month, day)
 
 
 class _Chunk:
@@ -189,13 +94,13 @@ class _Chunk:
 class CompiledCalendar:
     """A validated calendar with its open segments built lazily, one UTC year at a time."""
 
-    __slots__ = ("_chunks", "_fixed", "_weekly", "_yearly", "calendar", "zone")
+    __slots__ = ("_chunks", "_fixed", "_yearly", "calendar", "weekly_minutes", "zone")
 
     def __init__(self, calendar: BusinessCalendar) -> None:
         validate(calendar)
         self.calendar = calendar
-        self.zone = _zone(calendar.timezone)
-        self._weekly = _weekly(calendar)
+        self.zone = zone(calendar.timezone)
+        self.weekly_minutes = weekly_minutes(calendar)
         self._fixed = [
             (h.start.toordinal(), h.end.toordinal()) for h in calendar.holidays if not h.yearly
         ]
@@ -212,8 +117,8 @@ class CompiledCalendar:
             return True
         today = (day.month, day.day)
         for start_month, start_day, end_month, end_day, wraps in self._yearly:
-            first_md = _month_day(day.year, start_month, start_day)
-            last_md = _month_day(day.year, end_month, end_day)
+            first_md = month_day(day.year, start_month, start_day)
+            last_md = month_day(day.year, end_month, end_day)
             if wraps:
                 if today >= first_md or today <= last_md:
                     return True
@@ -257,7 +162,7 @@ class CompiledCalendar:
         for begin, end, offset in self._pieces(lo, hi):
             wall_lo, wall_hi = begin + offset, end + offset
             for day in range(wall_lo // _DAY, (wall_hi - 1) // _DAY + 1):
-                intervals = self._weekly[(day + _EPOCH_WEEKDAY) % 7]
+                intervals = self.weekly_minutes[(day + _EPOCH_WEEKDAY) % 7]
                 if not intervals or self.is_holiday(date.fromordinal(day + _EPOCH_ORDINAL)):
                     continue
                 midnight = day * _DAY
@@ -455,74 +360,3 @@ def elapsed(
     if calendar is None:
         return minutes_between(start, end, pauses)
     return business_minutes_between(calendar, start, end, pauses)
-
-
-def parse_ics(data: bytes | str) -> list[Holiday]:
-    """Holidays from an iCalendar file: one per VEVENT, all-day or timed.
-
-    All-day events cover DTSTART up to DTEND exclusive (RFC 5545), or DURATION, or one day; timed
-    events cover every date they touch in their own time zone. RRULE FREQ=YEARLY on the event's
-    own date makes the holiday yearly; any other recurrence is refused rather than guessed at.
-    """
-    try:
-        parsed = icalendar.Calendar.from_ical(data)
-        events = parsed.walk("VEVENT")
-        return [_ics_holiday(event) for event in events]
-    except CalendarError:
-        raise
-    except ValueError as exc:
-        raise CalendarError(f"holiday file does not parse: {exc}") from exc
-
-
-def _ics_holiday(event: icalendar.Component) -> Holiday:
-    name = str(event.get("SUMMARY", ""))
-    if event.get("DTSTART") is None:
-        raise CalendarError(f"holiday file does not parse: event {name!r} has no DTSTART")
-    start = event.decoded("DTSTART")
-    # icalendar keeps an unparseable value as text instead of failing.
-    if not isinstance(start, date):
-        raise CalendarError(f"holiday file does not parse: event {name!r} has an invalid DTSTART")
-    if event.get("DTEND") is not None:
-        end = event.decoded("DTEND")
-    elif event.get("DURATION") is not None:
-        end = start + event.decoded("DURATION")
-    else:
-        end = start if isinstance(start, datetime) else start + timedelta(days=1)
-    if not isinstance(end, date):
-        raise CalendarError(f"holiday file does not parse: event {name!r} has an invalid DTEND")
-    mixed = CalendarError(f"holiday file does not parse: event {name!r} mixes dates and times")
-    if isinstance(start, datetime):
-        if not isinstance(end, datetime):
-            raise mixed
-        first = start.date()
-        last = (end - _US).date() if end > start else first
-    else:
-        if isinstance(end, datetime):
-            raise mixed
-        first, last = start, end - timedelta(days=1)
-    if last < first:
-        raise CalendarError(f"holiday {name!r} ends {last} before it starts {first}")
-    rule = event.get("RRULE")
-    if isinstance(rule, list):
-        raise CalendarError(f"holiday {name!r}: more than one RRULE is not supported")
-    yearly = rule is not None and _yearly_rule(rule, first, name)
-    holiday = Holiday(start=first, end=last, yearly=yearly, name=name)
-    _check_holiday(holiday)
-    return holiday
-
-
-def _yearly_rule(rule: icalendar.vRecur, first: date, name: str) -> bool:
-    parts = {key.upper(): list(value) for key, value in rule.items()}
-    parts.pop("WKST", None)
-    same_date = (
-        parts.pop("FREQ", None) == ["YEARLY"]
-        and [int(v) for v in parts.pop("INTERVAL", [1])] == [1]
-        and [int(v) for v in parts.pop("BYMONTH", [first.month])] == [first.month]
-        and [int(v) for v in parts.pop("BYMONTHDAY", [first.day])] == [first.day]
-    )
-    if not same_date or parts:
-        text = rule.to_ical().decode()
-        raise CalendarError(
-            f"holiday {name!r}: recurrence {text} is not supported, only FREQ=YEARLY on its own date"
-        )
-    return True

@@ -14,15 +14,9 @@ import msgspec
 
 from hub.auth.access import NotFound
 from hub.db.engine import connection_pool
-from hub.sla.calendar import (
-    BusinessCalendar,
-    CalendarError,
-    Holiday,
-    Interval,
-    parse_ics,
-    validate,
-)
 from hub.sla.engine import TARGETS, Snapshot
+from hub.sla.hours import BusinessCalendar, CalendarError, Holiday, Interval, validate
+from hub.sla.ics import parse_ics
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PRIORITIES = ("default", "none", "low", "medium", "high", "urgent")

@@ -16,10 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.sla.calendar import (
-    BusinessCalendar,
-    CalendarError,
-    Holiday,
-    Interval,
     add_business_minutes,
     add_minutes,
     business_minutes_between,
@@ -27,9 +23,10 @@ from hub.sla.calendar import (
     deadline,
     elapsed,
     minutes_between,
-    parse_ics,
     validate,
 )
+from hub.sla.hours import BusinessCalendar, CalendarError, Holiday, Interval
+from hub.sla.ics import parse_ics
 
 MINUTE = timedelta(minutes=1)
 WINDOW_DAYS = 14

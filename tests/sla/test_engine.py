@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from hub.sla import engine
-from hub.sla.calendar import BusinessCalendar, Interval
 from hub.sla.engine import Snapshot
+from hub.sla.hours import BusinessCalendar, Interval
 
 UTC = dt.UTC
 # Monday to Friday 09:00-17:00 in Berlin.

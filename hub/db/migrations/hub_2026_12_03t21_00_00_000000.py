@@ -84,6 +84,9 @@ STATEMENTS = [
     # only conversations with a running target have these set.
     "CREATE INDEX conversation_sla_check_idx ON conversation (sla_check_at) WHERE sla_check_at IS NOT NULL",
     "CREATE INDEX conversation_sla_due_idx ON conversation (sla_due_at, id) WHERE sla_due_at IS NOT NULL",
+    # "At risk" is warn <= now < due: the rows past their warning are few (the sweep moves
+    # breached targets out of the running set), so this range is short even when none is at risk.
+    "CREATE INDEX conversation_sla_warn_idx ON conversation (sla_warn_at) WHERE sla_warn_at IS NOT NULL",
     "CREATE INDEX conversation_sla_breached_idx ON conversation (sla_breached_at DESC, id DESC)"
     " WHERE sla_breached_at IS NOT NULL AND status IN ('open', 'pending', 'snoozed')",
     """CREATE TABLE event_cursor (
