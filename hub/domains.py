@@ -11,6 +11,7 @@ from hub.ingest import jobs as ingest_jobs
 from hub.jobs import queue_check
 from hub.outbox import jobs as outbox_jobs
 from hub.realtime import jobs as realtime_jobs
+from hub.routing import jobs as routing_jobs
 from hub.sla import jobs as sla_jobs
 
 LOADED = (
@@ -20,5 +21,6 @@ LOADED = (
     outbox_jobs,
     queue_check,
     realtime_jobs,
+    routing_jobs,
     sla_jobs,
 )

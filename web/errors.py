@@ -85,6 +85,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.contacts.identities import InvalidIdentity
     from hub.conversations.lifecycle import InvalidChange
     from hub.outbox.replies import InvalidReply
+    from hub.routing.teams import Conflict
     from hub.sla.policies import InvalidSla
     from hub.storage.attachments import AttachmentTooLarge
     from hub.system.crypto import SecretKeyMismatch
@@ -107,4 +108,5 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidInbox: handler(422, "invalid_inbox"),
         InvalidReply: handler(422, "invalid_reply"),
         InvalidSla: handler(422, "invalid_sla"),
+        Conflict: handler(409, "conflict"),
     }

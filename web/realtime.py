@@ -21,6 +21,7 @@ from hub.db.engine import connection_pool
 from hub.realtime import events
 from hub.system.services import current
 from hub.system.tasks import cancel
+from web import presence
 from web.security import principal_from
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ async def agent_socket(socket: WebSocket) -> None:
     await socket.accept()
     inboxes = await access.visible_inbox_ids(principal.agent)
     sub = relay.register(inboxes)
+    await presence.connected(principal.agent.id)
     try:
         after = await _first_after(socket)
         # Without a resume point the socket starts live, from what this process has relayed.
@@ -192,6 +194,7 @@ async def agent_socket(socket: WebSocket) -> None:
         return
     finally:
         relay.unregister(sub)
+        await presence.disconnected(principal.agent.id)
 
 
 def _same_origin(socket: WebSocket) -> bool:

@@ -12,6 +12,7 @@ import msgspec
 
 from hub.auth.access import NotFound
 from hub.auth.accounts import AgentInfo
+from hub.auth.permissions import Permission, allowed
 from hub.db.engine import connection_pool
 from hub.realtime import events
 
@@ -103,12 +104,7 @@ async def update_conversation(
             sets["priority"] = changes.priority
         if changes.assignee_id is not msgspec.UNSET and changes.assignee_id != row["assignee"]:
             if changes.assignee_id is not None:
-                name = await conn.fetchval(
-                    "SELECT name FROM agent WHERE id = $1 AND active", changes.assignee_id
-                )
-                if name is None:
-                    raise InvalidChange(f"no active agent {changes.assignee_id}")
-                names["assignee"] = name
+                names["assignee"] = await _assignable(conn, changes.assignee_id, row["inbox"])
             sets["assignee"] = changes.assignee_id
         if changes.team_id is not msgspec.UNSET and changes.team_id != row["team"]:
             if changes.team_id is not None:
@@ -137,6 +133,17 @@ async def update_conversation(
             for field in ("status", "priority", "assignee", "team")
             if field in sets
         ]
+        if "assignee" in sets:
+            await conn.execute(
+                "INSERT INTO conversation_assignment (conversation, agent, previous_agent, team,"
+                " by_type, by_agent) VALUES ($1, $2, $3, $4, $5, $6)",
+                conversation_id,
+                sets["assignee"],
+                row["assignee"],
+                sets.get("team", row["team"]),
+                "agent" if actor else "system",
+                actor.id if actor else None,
+            )
         emitted = await record_activity(
             conn,
             conversation_id,
@@ -151,6 +158,24 @@ async def update_conversation(
         result = await _json(conn, conversation_id)
     await events.publish(emitted)
     return result
+
+
+async def _assignable(conn: asyncpg.Connection, agent_id: int, inbox: int) -> str:
+    """The agent's name, if they are active and may see the conversation's inbox."""
+    agent = await conn.fetchrow("SELECT name, role FROM agent WHERE id = $1 AND active", agent_id)
+    if agent is None:
+        raise InvalidChange(f"no active agent {agent_id}")
+    if not allowed(agent["role"], Permission.VIEW_ALL_CONVERSATIONS):
+        member = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM inbox_member WHERE agent = $1 AND inbox = $2)"
+            " OR EXISTS (SELECT 1 FROM inbox i JOIN team_member t ON t.team = i.team"
+            " WHERE i.id = $2 AND t.agent = $1)",
+            agent_id,
+            inbox,
+        )
+        if not member:
+            raise InvalidChange(f"{agent['name']} has no access to this conversation's inbox")
+    return str(agent["name"])
 
 
 async def record_activity(

@@ -96,7 +96,13 @@ def filter_conditions(
         if filters.sla == "at_risk":
             # Inside a warning window and not yet due: the nearest warning has passed, the
             # nearest deadline has not (hub.sla.engine keeps both over the running targets).
-            where.append(f"c.sla_due_at > {now} AND c.sla_warn_at <= {now}")
+            # The set is small by nature, so it is found first from the warning index; left to
+            # the planner, an ordered walk of every deadline looked for matches that were not
+            # there (90 ms at 50,000 deadlines for an agent with nothing at risk).
+            where.append(
+                f"c.id = ANY(ARRAY(SELECT r.id FROM conversation r WHERE r.sla_warn_at <= {now}"
+                f" AND r.sla_due_at > {now}))"
+            )
         elif filters.sla == "breached":
             where.append(
                 f"(c.sla_due_at <= {now} OR (c.sla_breached_at IS NOT NULL"

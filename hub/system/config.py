@@ -40,6 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_max_age: int = 14 * 24 * 3600
     login_max_attempts: int = 5
     login_window_seconds: int = 900
+    away_after_seconds: int = 300
 
     @property
     def embedded_database(self) -> bool:
@@ -137,6 +138,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("session_max_age", "HUB_SESSION_MAX_AGE", _positive_int),
     Var("login_max_attempts", "HUB_LOGIN_MAX_ATTEMPTS", _positive_int),
     Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
+    Var("away_after_seconds", "HUB_AWAY_AFTER_SECONDS", _positive_int),
 )
 
 

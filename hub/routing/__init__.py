@@ -1,0 +1,1 @@
+"""Routing: who gets a conversation. Team policies, availability, capacity, skills, history."""

@@ -1,0 +1,189 @@
+"""Automatic assignment: a team's waiting conversations go to its available agents under capacity.
+
+One assignment round per team runs at a time: the team row is locked (`FOR UPDATE SKIP LOCKED`,
+another worker skips a team that is busy), and the candidate agents' rows are locked too, in id
+order, because an agent in two teams must not be pushed over capacity by two rounds at once.
+Waiting conversations are taken most urgent first, then longest waiting, so the queue order is
+kept. The round commits the assignments, their history and their events together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from hub.conversations.lifecycle import record_activity
+from hub.db.engine import connection_pool
+from hub.realtime import events
+from hub.system import clock
+
+POLICIES = ("manual", "round_robin", "least_loaded")
+_RANK = (
+    "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
+    " WHEN 'low' THEN 3 ELSE 4 END"
+)
+_LABEL = {"round_robin": "round robin", "least_loaded": "least loaded"}
+
+
+class _Agent:
+    __slots__ = ("capacity", "id", "inboxes", "last", "load", "name", "skills")
+
+    def __init__(self, row: asyncpg.Record, inboxes: set[int]) -> None:
+        self.id: int = row["id"]
+        self.name: str = row["name"]
+        self.skills = set(row["skills"] or ())
+        self.capacity: int = row["capacity"]
+        self.load: int = row["load"]
+        self.last: dt.datetime | None = row["last_assigned_at"]
+        self.inboxes = inboxes
+
+    def takes(self, inbox: int, requirements: list[str]) -> bool:
+        return (
+            self.load < self.capacity and inbox in self.inboxes and self.skills >= set(requirements)
+        )
+
+
+def _pick(policy: str, agents: list[_Agent], inbox: int, requirements: list[str]) -> _Agent | None:
+    eligible = [a for a in agents if a.takes(inbox, requirements)]
+    if not eligible:
+        return None
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    if policy == "least_loaded":
+        # Ties go to whoever has waited longest for their last assignment.
+        return min(eligible, key=lambda a: (a.load, a.last or never, a.id))
+    return min(eligible, key=lambda a: (a.last or never, a.id))
+
+
+async def _candidates(conn: asyncpg.Connection, team_id: int) -> list[_Agent]:
+    rows = await conn.fetch(
+        "SELECT a.id, a.name, a.skills, coalesce(m.max_open, t.max_open) AS capacity,"
+        " m.last_assigned_at, (SELECT count(*) FROM conversation c WHERE c.assignee = a.id"
+        " AND c.status IN ('open', 'pending')) AS load"
+        " FROM team_member m JOIN agent a ON a.id = m.agent JOIN team t ON t.id = m.team"
+        " WHERE m.team = $1 AND a.active AND a.availability = 'available'"
+        " ORDER BY a.id FOR UPDATE OF a",
+        team_id,
+    )
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    access = await conn.fetch(
+        "SELECT agent, inbox FROM inbox_member WHERE agent = ANY($1::int[])"
+        " UNION SELECT t.agent, i.id FROM inbox i JOIN team_member t ON t.team = i.team"
+        " WHERE t.agent = ANY($1::int[])",
+        ids,
+    )
+    inboxes: dict[int, set[int]] = {i: set() for i in ids}
+    for row in access:
+        inboxes[row["agent"]].add(row["inbox"])
+    return [_Agent(r, inboxes[r["id"]]) for r in rows]
+
+
+async def assign(
+    conn: asyncpg.Connection,
+    conversation_id: int,
+    inbox: int,
+    agent: int | None,
+    name: str,
+    *,
+    team: int | None,
+    previous: int | None,
+    by_type: str,
+    by_agent: int | None = None,
+    line: str,
+) -> list[events.Event]:
+    """Set (or clear) a conversation's assignee with its history row and timeline line, inside
+    the caller's transaction."""
+    await conn.execute(
+        "UPDATE conversation SET assignee = $2, updated_at = now() WHERE id = $1",
+        conversation_id,
+        agent,
+    )
+    await conn.execute(
+        "INSERT INTO conversation_assignment (conversation, agent, previous_agent, team, by_type,"
+        " by_agent) VALUES ($1, $2, $3, $4, $5, $6)",
+        conversation_id,
+        agent,
+        previous,
+        team,
+        by_type,
+        by_agent,
+    )
+    return await record_activity(
+        conn,
+        conversation_id,
+        inbox,
+        [line],
+        actor=None,
+        changed={"assignee": agent, "assigned_by": by_type},
+        previous={"assignee": previous},
+    )
+
+
+async def assign_waiting(team_id: int, *, limit: int = 500) -> list[tuple[int, int]]:
+    """One assignment round for a team; returns (conversation, agent) pairs assigned."""
+    done: list[tuple[int, int]] = []
+    emitted: list[events.Event] = []
+    async with connection_pool().acquire() as conn, conn.transaction():
+        team = await conn.fetchrow(
+            "SELECT id, assignment FROM team WHERE id = $1 FOR UPDATE SKIP LOCKED", team_id
+        )
+        if team is None or team["assignment"] == "manual":
+            return done
+        agents = await _candidates(conn, team_id)
+        free = sum(max(0, a.capacity - a.load) for a in agents)
+        if free == 0:
+            return done
+        waiting = await conn.fetch(
+            "SELECT c.id, c.inbox, c.requirements FROM conversation c WHERE c.team = $1"
+            f" AND c.assignee IS NULL AND c.status = 'open' ORDER BY {_RANK},"
+            " coalesce(c.waiting_since, c.created_at), c.id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            team_id,
+            min(free * 4, limit),  # some may not fit anybody's skills or inboxes
+        )
+        now = clock.now()
+        for n, row in enumerate(waiting):
+            agent = _pick(team["assignment"], agents, row["inbox"], list(row["requirements"]))
+            if agent is None:
+                continue
+            agent.load += 1
+            # Distinct, increasing times keep round-robin order within one round.
+            agent.last = now + dt.timedelta(microseconds=n)
+            emitted += await assign(
+                conn,
+                row["id"],
+                row["inbox"],
+                agent.id,
+                agent.name,
+                team=team_id,
+                previous=None,
+                by_type="policy",
+                line=f"assigned the conversation to {agent.name} ({_LABEL[team['assignment']]})",
+            )
+            done.append((row["id"], agent.id))
+            if all(a.load >= a.capacity for a in agents):
+                break
+        touched = {a.id: a.last for a in agents if a.last is not None}
+        if done:
+            await conn.executemany(
+                "UPDATE team_member SET last_assigned_at = $3 WHERE team = $1 AND agent = $2",
+                [(team_id, agent_id, at) for agent_id, at in touched.items()],
+            )
+    await events.publish(emitted)
+    return done
+
+
+async def routed_teams() -> list[int]:
+    rows = await connection_pool().fetch(
+        "SELECT id FROM team WHERE assignment <> 'manual' ORDER BY id"
+    )
+    return [r["id"] for r in rows]
+
+
+async def assign_all() -> dict[str, Any]:
+    assigned = 0
+    for team_id in await routed_teams():
+        assigned += len(await assign_waiting(team_id))
+    return {"assigned": assigned}
