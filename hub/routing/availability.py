@@ -86,6 +86,13 @@ async def set_availability(agent_id: int, status: str, *, by: str = "agent") -> 
     return result
 
 
+async def of(agent_id: int) -> str:
+    value = await connection_pool().fetchval(
+        "SELECT availability FROM agent WHERE id = $1", agent_id
+    )
+    return str(value or "away")
+
+
 async def touch(agent_ids: Iterable[int]) -> None:
     """The agents have an inbox tab open right now (the web processes call this periodically)."""
     ids = sorted(set(agent_ids))

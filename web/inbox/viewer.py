@@ -18,6 +18,7 @@ from litestar.response import Redirect
 from hub.auth import access
 from hub.auth.accounts import AgentInfo, Principal
 from hub.auth.permissions import Permission, allowed
+from hub.routing import availability
 from web.inbox.render import timezone
 from web.security import principal_from
 
@@ -38,6 +39,7 @@ class Viewer:
     visible: list[int] | None  # None: every inbox
     tz: ZoneInfo
     host: str
+    availability: str = "available"
 
     @property
     def agent(self) -> AgentInfo:
@@ -61,6 +63,7 @@ class Viewer:
             "tz": self.tz,
             "is_admin": self.may(Permission.MANAGE_INBOXES),
             "may_view_agents": self.may(Permission.MANAGE_TEAMS),
+            "availability": self.availability,
             **extra,
         }
 
@@ -79,6 +82,7 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
         visible=await access.visible_inbox_ids(principal.agent),
         tz=timezone(request.cookies.get("tz")),
         host=host_of(request),
+        availability=await availability.of(principal.agent.id),
     )
 
 

@@ -18,6 +18,19 @@ export function installChrome() {
       }
     });
   }
+  // Only available agents receive conversations automatically; away returns them to the queue.
+  const availability = document.getElementById("availability");
+  if (availability) {
+    availability.addEventListener("change", async () => {
+      const label = availability.closest("label");
+      try {
+        await api("PUT", "/api/v1/agents/me/availability", { status: availability.value });
+        label.className = `availability availability-${availability.value}`;
+      } catch (error) {
+        window.location.reload();
+      }
+    });
+  }
   const dialog = document.getElementById("shortcuts");
   const help = document.getElementById("shortcuts-button");
   if (dialog && help) help.addEventListener("click", () => dialog.showModal());
