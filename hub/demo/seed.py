@@ -182,7 +182,9 @@ async def load_demo() -> bool:
         team = (await Team.insert(Team(name="First line")).returning(Team.id))[0]["id"]
         await _sla_policy(team)
         # New conversations go round robin to the team's available agents (hub.routing).
-        await Team.raw("UPDATE team SET assignment = 'round_robin', max_open = 25 WHERE id = {}", team)
+        await Team.raw(
+            "UPDATE team SET assignment = 'round_robin', max_open = 25 WHERE id = {}", team
+        )
         await TeamMember.insert(TeamMember(team=team, agent=alice.id))
         inbox_ids: list[int] = []
         for name, channel, config in INBOXES:

@@ -12,12 +12,17 @@ visible every event before it is too, and the cursor can move to the newest visi
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from hub.db.engine import connection_pool
+from hub.jobs.registry import enqueue
+from hub.realtime import events
 from hub.realtime.events import Event, decode_events
+from hub.system.services import current
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,8 @@ def subscribe(name: str, types: Sequence[str], handler: Handler, *, batch: int =
 
 _EVENTS = (
     "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'type', type, 'conversation_id',"
-    " conversation, 'inbox_id', inbox, 'data', data, 'created_at', created_at) ORDER BY id),"
+    " conversation, 'inbox_id', inbox, 'data', coalesce(nullif(data, 'null'::jsonb), '{}'::jsonb),"
+    " 'created_at', created_at) ORDER BY id),"
     " '[]'::jsonb) FROM (SELECT * FROM event WHERE id > $1 AND id <= $2 AND type = ANY($3::text[])"
     " ORDER BY id LIMIT $4) e"
 )
@@ -84,6 +90,47 @@ async def deliver(name: str, *, rounds: int = 20) -> int:
             if not full:
                 break
     return delivered
+
+
+# A delivery job right after a commit, instead of at the next one-second tick: at most one per
+# NUDGE_SECONDS from this process, with a trailing one so the last commit of a burst is not left
+# waiting for the tick. The job key (one per interval) keeps every process's nudges to one job.
+NUDGE_SECONDS = 0.05
+
+
+class _Nudge:
+    at = 0.0
+    timer: asyncio.TimerHandle | None = None
+    tasks: set[asyncio.Task[None]] = set()
+
+
+def _nudge_now() -> None:
+    _Nudge.at = time.monotonic()
+    _Nudge.timer = None
+    task = asyncio.get_running_loop().create_task(_enqueue_delivery())
+    _Nudge.tasks.add(task)  # keep a reference until it is done
+    task.add_done_callback(_Nudge.tasks.discard)
+
+
+async def _enqueue_delivery() -> None:
+    try:
+        bucket = int(time.time() / NUDGE_SECONDS)
+        await enqueue(current().queue, "deliver_events", key=f"deliver:{bucket}")
+    except Exception:
+        log.exception("could not enqueue an event delivery; the next tick delivers")
+
+
+def nudge(_: int = 0) -> None:
+    if not SUBSCRIBERS:
+        return
+    wait = NUDGE_SECONDS - (time.monotonic() - _Nudge.at)
+    if wait <= 0:
+        _nudge_now()
+    elif _Nudge.timer is None:
+        _Nudge.timer = asyncio.get_running_loop().call_later(wait, _nudge_now)
+
+
+events.on_notice(nudge)
 
 
 async def deliver_all() -> dict[str, int]:

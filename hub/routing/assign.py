@@ -1,8 +1,11 @@
 """Automatic assignment: a team's waiting conversations go to its available agents under capacity.
 
-One assignment round per team runs at a time: the team row is locked (`FOR UPDATE SKIP LOCKED`,
-another worker skips a team that is busy), and the candidate agents' rows are locked too, in id
-order, because an agent in two teams must not be pushed over capacity by two rounds at once.
+One assignment round per team runs at a time: the team row is locked (`FOR NO KEY UPDATE SKIP
+LOCKED`, another worker skips a team that is busy), and the candidate agents' rows are locked too,
+in id order, because an agent in two teams must not be pushed over capacity by two rounds at once.
+Every lock here is NO KEY UPDATE: it still serialises rounds, but lets ingest insert conversations
+and messages that reference these rows (their foreign-key checks take KEY SHARE locks, which a
+plain FOR UPDATE would block, and which once deadlocked against the event ordering lock).
 Waiting conversations are taken most urgent first, then longest waiting, so the queue order is
 kept. The round commits the assignments, their history and their events together.
 """
@@ -13,6 +16,7 @@ import datetime as dt
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from hub.conversations.lifecycle import record_activity
 from hub.db.engine import connection_pool
@@ -63,7 +67,7 @@ async def _candidates(conn: asyncpg.Connection, team_id: int) -> list[_Agent]:
         " AND c.status IN ('open', 'pending')) AS load"
         " FROM team_member m JOIN agent a ON a.id = m.agent JOIN team t ON t.id = m.team"
         " WHERE m.team = $1 AND a.active AND a.availability = 'available'"
-        " ORDER BY a.id FOR UPDATE OF a",
+        " ORDER BY a.id FOR NO KEY UPDATE OF a",
         team_id,
     )
     if not rows:
@@ -122,13 +126,81 @@ async def assign(
     )
 
 
+async def assign_batch(
+    conn: asyncpg.Connection, rows: list[tuple[int, int, int, str]], team: int, label: str
+) -> list[events.Event]:
+    """Policy assignments of one round with a few statements for all of them: (conversation,
+    inbox, agent, agent name) each, the same rows and events `assign` writes one at a time."""
+    ids = [r[0] for r in rows]
+    agents = [r[2] for r in rows]
+    await conn.execute(
+        "UPDATE conversation c SET assignee = x.agent, updated_at = now()"
+        " FROM unnest($1::int[], $2::int[]) AS x(id, agent) WHERE c.id = x.id",
+        ids,
+        agents,
+    )
+    await conn.execute(
+        "INSERT INTO conversation_assignment (conversation, agent, team, by_type)"
+        " SELECT x.id, x.agent, $3, 'policy' FROM unnest($1::int[], $2::int[]) AS x(id, agent)",
+        ids,
+        agents,
+        team,
+    )
+    texts = [f"Hub assigned the conversation to {r[3]} ({label})" for r in rows]
+    message_ids = [
+        m["id"]
+        for m in await conn.fetch(
+            "INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id,"
+            " text, html, status, error, attempts, meta, created_at, updated_at)"
+            " SELECT x.id, x.inbox, 'event', NULL, 'system', NULL, x.text, '', 'received', '', 0,"
+            " jsonb_build_object('changed', jsonb_build_object('assignee', x.agent,"
+            " 'assigned_by', 'policy')), now(), now()"
+            " FROM unnest($1::int[], $2::int[], $3::int[], $4::text[]) WITH ORDINALITY"
+            " AS x(id, inbox, agent, text, n) ORDER BY x.n RETURNING id",
+            ids,
+            [r[1] for r in rows],
+            agents,
+            texts,
+        )
+    ]
+    messages = {
+        r["id"]: msgspec.json.decode(r["data"])
+        for r in await conn.fetch(
+            "SELECT id, data::text AS data FROM hub_messages_json($1::bigint[])", message_ids
+        )
+    }
+    conversations = {
+        r["id"]: msgspec.json.decode(r["data"])
+        for r in await conn.fetch(
+            "SELECT id, data::text AS data FROM hub_conversations_json($1::int[])", ids
+        )
+    }
+    pending: list[dict[str, Any]] = []
+    for (cid, inbox, agent, _), message_id in zip(rows, message_ids, strict=True):
+        data = conversations[cid]
+        data["changed"] = {"assignee": agent, "assigned_by": "policy"}
+        data["previous"] = {"assignee": None}
+        pending.append(
+            {
+                "type": "message.created",
+                "conversation": cid,
+                "inbox": inbox,
+                "data": messages[message_id],
+            }
+        )
+        pending.append(
+            {"type": "conversation.updated", "conversation": cid, "inbox": inbox, "data": data}
+        )
+    return await events.emit(conn, pending)
+
+
 async def assign_waiting(team_id: int, *, limit: int = 500) -> list[tuple[int, int]]:
     """One assignment round for a team; returns (conversation, agent) pairs assigned."""
     done: list[tuple[int, int]] = []
     emitted: list[events.Event] = []
     async with connection_pool().acquire() as conn, conn.transaction():
         team = await conn.fetchrow(
-            "SELECT id, assignment FROM team WHERE id = $1 FOR UPDATE SKIP LOCKED", team_id
+            "SELECT id, assignment FROM team WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED", team_id
         )
         if team is None or team["assignment"] == "manual":
             return done
@@ -139,11 +211,12 @@ async def assign_waiting(team_id: int, *, limit: int = 500) -> list[tuple[int, i
         waiting = await conn.fetch(
             "SELECT c.id, c.inbox, c.requirements FROM conversation c WHERE c.team = $1"
             f" AND c.assignee IS NULL AND c.status = 'open' ORDER BY {_RANK},"
-            " coalesce(c.waiting_since, c.created_at), c.id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            " coalesce(c.waiting_since, c.created_at), c.id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
             team_id,
             min(free * 4, limit),  # some may not fit anybody's skills or inboxes
         )
         now = clock.now()
+        chosen: list[tuple[int, int, int, str]] = []
         for n, row in enumerate(waiting):
             agent = _pick(team["assignment"], agents, row["inbox"], list(row["requirements"]))
             if agent is None:
@@ -151,20 +224,12 @@ async def assign_waiting(team_id: int, *, limit: int = 500) -> list[tuple[int, i
             agent.load += 1
             # Distinct, increasing times keep round-robin order within one round.
             agent.last = now + dt.timedelta(microseconds=n)
-            emitted += await assign(
-                conn,
-                row["id"],
-                row["inbox"],
-                agent.id,
-                agent.name,
-                team=team_id,
-                previous=None,
-                by_type="policy",
-                line=f"assigned the conversation to {agent.name} ({_LABEL[team['assignment']]})",
-            )
+            chosen.append((row["id"], row["inbox"], agent.id, agent.name))
             done.append((row["id"], agent.id))
             if all(a.load >= a.capacity for a in agents):
                 break
+        if chosen:
+            emitted = await assign_batch(conn, chosen, team_id, _LABEL[team["assignment"]])
         touched = {a.id: a.last for a in agents if a.last is not None}
         if done:
             await conn.executemany(

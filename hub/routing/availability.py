@@ -31,7 +31,7 @@ async def set_availability(agent_id: int, status: str, *, by: str = "agent") -> 
     emitted: list[events.Event] = []
     async with connection_pool().acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "SELECT id, name, availability FROM agent WHERE id = $1 AND active FOR UPDATE",
+            "SELECT id, name, availability FROM agent WHERE id = $1 AND active FOR NO KEY UPDATE",
             agent_id,
         )
         if row is None:
@@ -48,7 +48,7 @@ async def set_availability(agent_id: int, status: str, *, by: str = "agent") -> 
             held = await conn.fetch(
                 "SELECT c.id, c.inbox, c.team FROM conversation c JOIN team t ON t.id = c.team"
                 " WHERE c.assignee = $1 AND c.status IN ('open', 'pending') AND t.unassign_on_away"
-                " ORDER BY c.id FOR UPDATE OF c",
+                " ORDER BY c.id FOR NO KEY UPDATE OF c",
                 agent_id,
             )
             for conversation in held:

@@ -91,7 +91,7 @@ async def take(conversation_id: int, agent: AgentInfo) -> dict[str, Any]:
     """ "Take it": assign to oneself only if nobody has it; Conflict when somebody else won."""
     async with connection_pool().acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "SELECT id, inbox, team, assignee FROM conversation WHERE id = $1 FOR UPDATE",
+            "SELECT id, inbox, team, assignee FROM conversation WHERE id = $1 FOR NO KEY UPDATE",
             conversation_id,
         )
         if row is None:
