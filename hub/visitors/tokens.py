@@ -87,12 +87,41 @@ def read_resume_token(secret_key: str, token: str) -> tuple[int, str] | None:
     return (inbox_id, address) if expires > time.time() else None
 
 
-def identity_hash(identity_secret: str, identifier: str) -> str:
-    """hex HMAC-SHA256(inbox identity secret, identifier): what the embedding site computes."""
-    return hmac.new(identity_secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
+def identity_hash(identity_secret: str, identifier: str, email: str | None = None) -> str:
+    """hex HMAC-SHA256(inbox identity secret, message): what the embedding site computes.
+
+    The message is the identifier alone, or `identifier + "\n" + email` when the site vouches for
+    the email too. Identifiers cannot contain control characters (`valid_identifier`), so the
+    two forms never sign the same bytes.
+    """
+    message = identifier if email is None else f"{identifier}\n{email}"
+    return hmac.new(identity_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def identity_valid(identity_secret: str, identifier: str, given: str) -> bool:
-    if not identity_secret or not given:
-        return False
-    return constant_time_equal(given.strip().lower(), identity_hash(identity_secret, identifier))
+def valid_identifier(identifier: str) -> bool:
+    return not any(ord(ch) < 32 or ord(ch) == 127 for ch in identifier)
+
+
+class IdentityProof(msgspec.Struct, frozen=True):
+    identifier: bool  # the hash covers the identifier
+    email: bool  # ... and the email, as sent
+
+
+def check_identity(
+    identity_secret: str, identifier: str, given: str, email: str | None = None
+) -> IdentityProof:
+    """Which of (identifier, email) the site's hash vouches for.
+
+    Only a hash over both makes the email trustworthy: a hash over the identifier alone proves who
+    the user is on the site, not that the email they send is theirs.
+    """
+    given = given.strip().lower()
+    if not identity_secret or not given or not valid_identifier(identifier):
+        return IdentityProof(False, False)
+    if email is not None and constant_time_equal(
+        given, identity_hash(identity_secret, identifier, email)
+    ):
+        return IdentityProof(True, True)
+    if constant_time_equal(given, identity_hash(identity_secret, identifier)):
+        return IdentityProof(True, False)
+    return IdentityProof(False, False)
