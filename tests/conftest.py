@@ -116,7 +116,14 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="websockets-sansio"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            ws="websockets-sansio",
+            # As `hub serve`: the app alone decides which proxies to believe (web/proxies.py).
+            proxy_headers=False,
         )
     )
     task = asyncio.create_task(server.serve())

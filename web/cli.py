@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -120,6 +121,11 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
         from hub.demo.seed import DEMO_LOGINS, load_demo
 
         _run(_with_services(settings, load_demo))
+    if os.environ.get("FORWARDED_ALLOW_IPS"):
+        click.echo(
+            "FORWARDED_ALLOW_IPS is no longer read: list your proxies in HUB_TRUSTED_PROXIES",
+            err=True,
+        )
     bind_host = host or settings.host
     bind_port = port or settings.port
     app = create_app(settings, run_worker=True if with_worker else None, apply_migrations=False)
@@ -133,7 +139,9 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
         host=bind_host,
         port=bind_port,
         log_config=None,
-        proxy_headers=True,
+        # The app decides whom to believe (HUB_TRUSTED_PROXIES, web/proxies.py); uvicorn's own
+        # handling would trust FORWARDED_ALLOW_IPS, which compose used to set to "*".
+        proxy_headers=False,
         timeout_graceful_shutdown=20,
         ws="websockets-sansio",
         # Chat frames are small: zlib state per socket doubled widget-socket memory (34 -> 70 KB).

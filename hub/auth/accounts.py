@@ -98,6 +98,9 @@ async def create_agent(
         hashed,
         str(role),
     )
+    # A password set by an operator (`hub createadmin`) is a way back in: the throttle of the old
+    # one must not keep the only admin out.
+    await clear_login_failures(email)
     return _info(rows[0])
 
 
@@ -105,26 +108,57 @@ async def has_admin() -> bool:
     return await Agent.exists().where((Agent.role == Role.ADMIN) & (Agent.active == True))  # noqa: E712
 
 
+# Failures allowed within the window, as multiples of HUB_LOGIN_MAX_ATTEMPTS. The tight bound is
+# per (email, address): guessing one agent's password from one place. An address gets more, as
+# an office shares one (it still stops one address spraying many emails). An email gets far more
+# from everywhere together, so a stranger cannot lock an agent out with a few wrong passwords,
+# while a guessing botnet is still bounded.
+PER_ADDRESS_FACTOR = 4
+PER_EMAIL_FACTOR = 20
+
+
+def _throttle_keys(email: str, client: str, max_attempts: int) -> dict[str, int]:
+    return {
+        f"pair:{email}|{client}": max_attempts,
+        f"ip:{client}": max_attempts * PER_ADDRESS_FACTOR,
+        f"email:{email}": max_attempts * PER_EMAIL_FACTOR,
+    }
+
+
 async def authenticate(
     email: str, password: str, *, client: str, max_attempts: int, window: int
 ) -> AgentInfo:
-    """Check a login. Repeated failures for an email or from one address are throttled."""
+    """Check a login. Repeated failures for an email from one address, from one address, or for
+    one email from everywhere are throttled (each with its own bound, `_throttle_keys`)."""
     email = email.strip().lower()
-    keys = [f"email:{email}", f"ip:{client}"]
+    limits = _throttle_keys(email, client, max_attempts)
     since = now() - dt.timedelta(seconds=window)
-    for key in keys:
-        failures = await LoginFailure.count().where(
-            (LoginFailure.key == key) & (LoginFailure.created_at > since)
-        )
-        if failures >= max_attempts:
-            raise LoginThrottled(window)
+    rows = await LoginFailure.raw(
+        "SELECT key, count(*) AS n FROM login_failure WHERE key = ANY({}) AND created_at > {}"
+        " GROUP BY key",
+        list(limits),
+        since,
+    )
+    if any(int(r["n"]) >= limits[str(r["key"])] for r in rows):
+        raise LoginThrottled(window)
     row = await Agent.select().where(Agent.email == email).first()
     ok = await _verify(str(row["password_hash"]) if row else _DUMMY_HASH, password)
     if not row or not ok or not row["active"]:
-        await LoginFailure.insert(*[LoginFailure(key=k) for k in keys])
+        await LoginFailure.insert(*[LoginFailure(key=k) for k in limits])
         raise AuthError("wrong email or password")
-    await LoginFailure.delete().where(LoginFailure.key == keys[0])
+    # Only this place's failures: a success here says nothing about guesses from elsewhere.
+    await LoginFailure.delete().where(LoginFailure.key == next(iter(limits)))
     return _info(row)
+
+
+async def clear_login_failures(email: str) -> None:
+    """Forget every failed login for an email (a new password set by an operator)."""
+    email = email.strip().lower()
+    await LoginFailure.raw(
+        "DELETE FROM login_failure WHERE key = {} OR starts_with(key, {})",
+        f"email:{email}",
+        f"pair:{email}|",
+    )
 
 
 async def create_session(

@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_max_age: int = 14 * 24 * 3600
     login_max_attempts: int = 5
     login_window_seconds: int = 900
+    # Peers (addresses or networks) whose X-Forwarded-For / -Proto are believed. Empty: nobody's,
+    # so a client cannot pick its own address for the login throttle and the widget limits.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def embedded_database(self) -> bool:
@@ -107,6 +110,24 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _networks(value: str) -> tuple[str, ...]:
+    import ipaddress
+
+    entries = tuple(part.strip() for part in value.split(",") if part.strip())
+    for entry in entries:
+        if entry == "*":
+            raise ValueError(
+                "the proxies' addresses or networks, not '*' (that trusts every client)"
+            )
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                "a comma-separated list of IP addresses or networks (10.0.0.5, 172.18.0.0/16)"
+            ) from None
+    return entries
+
+
 @dataclass(frozen=True)
 class Var:
     field: str
@@ -137,6 +158,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("session_max_age", "HUB_SESSION_MAX_AGE", _positive_int),
     Var("login_max_attempts", "HUB_LOGIN_MAX_ATTEMPTS", _positive_int),
     Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
+    Var("trusted_proxies", "HUB_TRUSTED_PROXIES", _networks),
 )
 
 
@@ -205,6 +227,8 @@ def masked(settings: Settings) -> dict[str, str]:
         value = getattr(settings, var.field)
         if value is None:
             text = "(unset)"
+        elif isinstance(value, tuple):
+            text = ",".join(value) or "(none)"
         elif var.secret:
             text = _mask(str(value), url=var.env.endswith("_URL"))
         else:
