@@ -90,6 +90,8 @@ def settings(clean_db: str, tmp_path: Path) -> Settings:
         log_format="text",
         login_max_attempts=3,
         attachment_max_bytes=256 * 1024,
+        # The fake Bot API, Graph and Twilio run on 127.0.0.1; security tests turn this off.
+        allow_custom_provider_urls=True,
     )
 
 

@@ -43,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Peers (addresses or networks) whose X-Forwarded-For / -Proto are believed. Empty: nobody's,
     # so a client cannot pick its own address for the login throttle and the widget limits.
     trusted_proxies: tuple[str, ...] = ()
+    # Channel base URLs (Telegram's, Meta's Graph, Twilio's) on hosts other than the provider's
+    # own: for fakes in tests and for gateways. Off, credentials only ever go to the provider.
+    allow_custom_provider_urls: bool = False
 
     @property
     def embedded_database(self) -> bool:
@@ -110,6 +113,15 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
 def _networks(value: str) -> tuple[str, ...]:
     import ipaddress
 
@@ -159,6 +171,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("login_max_attempts", "HUB_LOGIN_MAX_ATTEMPTS", _positive_int),
     Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
     Var("trusted_proxies", "HUB_TRUSTED_PROXIES", _networks),
+    Var("allow_custom_provider_urls", "HUB_ALLOW_CUSTOM_PROVIDER_URLS", _bool),
 )
 
 

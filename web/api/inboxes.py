@@ -77,6 +77,7 @@ async def create_inbox(principal: Principal, data: NewInbox) -> dict[str, Any]:
         secret_key=current().settings.secret_key,
         public_url=current().settings.public_url,
         team_id=data.team_id,
+        allow_custom_provider_urls=current().settings.allow_custom_provider_urls,
     )
     await audit.record(
         "inbox.created", actor_id=principal.agent.id, target_type="inbox", target_id=row["id"]
@@ -113,6 +114,7 @@ async def update_inbox(principal: Principal, inbox_id: int, data: InboxPatch) ->
         name=data.name,
         config=data.config,
         team_id=data.team_id,
+        allow_custom_provider_urls=current().settings.allow_custom_provider_urls,
     )
     await audit.record(
         "inbox.updated",
