@@ -46,6 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Channel base URLs (Telegram's, Meta's Graph, Twilio's) on hosts other than the provider's
     # own: for fakes in tests and for gateways. Off, credentials only ever go to the provider.
     allow_custom_provider_urls: bool = False
+    # API-channel callbacks to loopback, link-local and private addresses (an integration inside
+    # the same network). Off, a callback URL cannot be used to probe the hub's own network.
+    allow_private_callback_urls: bool = False
 
     @property
     def embedded_database(self) -> bool:
@@ -172,6 +175,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
     Var("trusted_proxies", "HUB_TRUSTED_PROXIES", _networks),
     Var("allow_custom_provider_urls", "HUB_ALLOW_CUSTOM_PROVIDER_URLS", _bool),
+    Var("allow_private_callback_urls", "HUB_ALLOW_PRIVATE_CALLBACK_URLS", _bool),
 )
 
 
