@@ -49,6 +49,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # API-channel callbacks to loopback, link-local and private addresses (an integration inside
     # the same network). Off, a callback URL cannot be used to probe the hub's own network.
     allow_private_callback_urls: bool = False
+    # Instance secrets before the last rotation: still accepted for reading (decrypting stored
+    # settings, checking tokens), never used to write. See `hub rotate-secret`.
+    previous_secret_keys: tuple[str, ...] = ()
 
     @property
     def embedded_database(self) -> bool:
@@ -116,6 +119,13 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _secrets(value: str) -> tuple[str, ...]:
+    keys = tuple(part.strip() for part in value.split(",") if part.strip())
+    for key in keys:
+        _secret(key)
+    return keys
+
+
 def _bool(value: str) -> bool:
     lowered = value.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -176,6 +186,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("trusted_proxies", "HUB_TRUSTED_PROXIES", _networks),
     Var("allow_custom_provider_urls", "HUB_ALLOW_CUSTOM_PROVIDER_URLS", _bool),
     Var("allow_private_callback_urls", "HUB_ALLOW_PRIVATE_CALLBACK_URLS", _bool),
+    Var("previous_secret_keys", "HUB_PREVIOUS_SECRET_KEYS", _secrets, True),
 )
 
 
@@ -245,7 +256,7 @@ def masked(settings: Settings) -> dict[str, str]:
         if value is None:
             text = "(unset)"
         elif isinstance(value, tuple):
-            text = ",".join(value) or "(none)"
+            text = ",".join("***" if var.secret else v for v in value) or "(none)"
         elif var.secret:
             text = _mask(str(value), url=var.env.endswith("_URL"))
         else:

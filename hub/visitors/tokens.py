@@ -17,12 +17,15 @@ from typing import Any
 
 import msgspec
 
-from hub.system.crypto import constant_time_equal, sign
+from hub.system.crypto import constant_time_equal, sign, verify
 
 KIND = "webchat"
 
 
 RESUME_TTL_SECONDS = 30 * 24 * 3600  # the "continue the chat" link in an email
+# A visitor token is refused this long after it was issued: a copied token does not work forever.
+# The widget then starts a new session (a verified user gets the same contact back).
+VISITOR_TTL_SECONDS = 30 * 24 * 3600
 
 
 class Visitor(msgspec.Struct, frozen=True, array_like=True):
@@ -30,6 +33,9 @@ class Visitor(msgspec.Struct, frozen=True, array_like=True):
     address: str  # the `webchat` identity's address
     verified: bool = False  # the embedding site proved who this is (identifier_hash)
     issued_at: int = 0
+    # The visitor's revocation generation when issued (hub.visitors.revocation); 0 for tokens
+    # issued before revocation existed, which is every visitor's generation until revoked.
+    generation: int = 0
 
 
 def _pack(secret_key: str, purpose: str, prefix: str, payload: Any) -> str:
@@ -42,7 +48,7 @@ def _unpack(secret_key: str, purpose: str, prefix: str, token: str) -> bytes | N
     body, _, mac = rest.partition(".")
     if head != prefix or not mac or len(token) > 2000:
         return None
-    if not constant_time_equal(mac, sign(secret_key, purpose, body.encode())):
+    if not verify(secret_key, purpose, body.encode(), mac):
         return None
     try:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
@@ -56,14 +62,18 @@ def issue_token(secret_key: str, visitor: Visitor) -> str:
     return _pack(secret_key, "widget-visitor", "v1", stamped)
 
 
-def read_token(secret_key: str, token: str) -> Visitor | None:
+def read_token(secret_key: str, token: str, *, now: float | None = None) -> Visitor | None:
+    """The visitor of a genuine, unexpired token (revocation is checked by the caller: it needs
+    the database)."""
     raw = _unpack(secret_key, "widget-visitor", "v1", token)
     if raw is None:
         return None
     try:
-        return msgspec.json.decode(raw, type=Visitor)
+        visitor = msgspec.json.decode(raw, type=Visitor)
     except msgspec.ValidationError:
         return None
+    age = (time.time() if now is None else now) - visitor.issued_at
+    return visitor if age + 300 >= 0 and age <= VISITOR_TTL_SECONDS else None
 
 
 def issue_resume_token(secret_key: str, inbox_id: int, address: str) -> str:

@@ -10,7 +10,7 @@ import msgspec
 from adapters.webchat.hours import availability
 from hub.contacts.identities import normalise_address
 from hub.system.services import current
-from hub.visitors import contacts, tokens
+from hub.visitors import contacts, revocation, tokens
 from hub.visitors.tokens import Visitor
 from web.errors import ApiError
 from web.widget import limits
@@ -107,6 +107,9 @@ async def start(inbox: WidgetInbox, data: NewSession, ip: str) -> dict[str, Any]
         email=email,
         verified=visitor.verified,
         email_verified=email_verified and email is not None,
+    )
+    visitor = msgspec.structs.replace(
+        visitor, generation=await revocation.generation(visitor.address)
     )
     return {
         "visitor_token": tokens.issue_token(current().settings.secret_key, visitor),
