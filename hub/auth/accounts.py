@@ -25,6 +25,8 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 API_KEY_PREFIX = "hub_"
+# Long enough for a passphrase; no composition rules (they make passwords worse, not longer).
+MIN_PASSWORD_LENGTH = 12
 
 
 class AuthError(Exception):
@@ -83,8 +85,8 @@ async def create_agent(
 ) -> AgentInfo:
     """Create an agent, or set the password and role of the one with this email."""
     email = email.strip().lower()
-    if len(password) < 8:
-        raise ValueError("the password must be at least 8 characters long")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
     hashed = await hash_password(password)
     display = name or email.split("@")[0].replace(".", " ").title()
     rows = await Agent.raw(
@@ -101,6 +103,8 @@ async def create_agent(
     # A password set by an operator (`hub createadmin`) is a way back in: the throttle of the old
     # one must not keep the only admin out.
     await clear_login_failures(email)
+    # A new password ends every session made with the old one: whoever knew it is logged out.
+    await AgentSession.delete().where(AgentSession.agent == rows[0]["id"])
     return _info(rows[0])
 
 
