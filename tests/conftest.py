@@ -90,6 +90,9 @@ def settings(clean_db: str, tmp_path: Path) -> Settings:
         log_format="text",
         login_max_attempts=3,
         attachment_max_bytes=256 * 1024,
+        # The fake Bot API, Graph and Twilio run on 127.0.0.1; security tests turn this off.
+        allow_custom_provider_urls=True,
+        allow_private_callback_urls=True,  # the callback receivers too
     )
 
 
@@ -116,7 +119,14 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="websockets-sansio"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            ws="websockets-sansio",
+            # As `hub serve`: the app alone decides which proxies to believe (web/proxies.py).
+            proxy_headers=False,
         )
     )
     task = asyncio.create_task(server.serve())

@@ -196,6 +196,6 @@ def test_createadmin_then_login(clean_db: str, data_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "admin boss@example.com" in result.stdout
     short = _run("createadmin", "--email", "x@example.com", "--password", "short", env=env)
-    assert short.returncode == 2 and "at least 8 characters" in short.stderr
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
     migrate = _run("migrate", env=env)
     assert migrate.returncode == 0 and "applied 0 migration(s)" in migrate.stdout

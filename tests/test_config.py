@@ -26,6 +26,8 @@ def test_defaults_need_no_environment(tmp_path: Path) -> None:
         ({"HUB_SECRET_KEY": "short"}, "HUB_SECRET_KEY must be a random string of at least 32"),
         ({"HUB_PUBLIC_URL": "example.com"}, "HUB_PUBLIC_URL must be an http:// or https:// URL"),
         ({"HUB_LOG_FORMAT": "xml"}, "HUB_LOG_FORMAT must be one of auto, json, text"),
+        ({"HUB_TRUSTED_PROXIES": "*"}, "HUB_TRUSTED_PROXIES must be the proxies' addresses"),
+        ({"HUB_TRUSTED_PROXIES": "proxy"}, "HUB_TRUSTED_PROXIES must be a comma-separated list"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], expected: str, tmp_path: Path) -> None:

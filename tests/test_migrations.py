@@ -19,7 +19,7 @@ async def test_migrations_are_applied_once_and_create_the_model(database: str) -
     for table in (
         "agent", "team", "team_member", "inbox", "inbox_member", "contact", "contact_identity",
         "conversation", "message", "attachment", "tag", "conversation_tag", "event", "audit_log",
-        "api_key", "agent_session",
+        "api_key", "agent_session", "visitor_revocation",
     ):  # fmt: skip
         assert table in tables
     assert [r["conname"] for r in unique] == [

@@ -24,6 +24,7 @@ from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
 from web.logs import configure as configure_logging
 from web.metrics import metrics_middleware
+from web.proxies import forwarded_for
 from web.security import provide_principal
 
 HERE = Path(__file__).parent
@@ -76,7 +77,7 @@ def create_app(
         ],
         dependencies={"principal": Provide(provide_principal)},
         lifespan=[lifespan],
-        middleware=[metrics_middleware],
+        middleware=[forwarded_for(settings.trusted_proxies), metrics_middleware],
         exception_handlers={
             **domain_handlers(),
             HTTPException: http_exception_handler,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -120,6 +121,11 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
         from hub.demo.seed import DEMO_LOGINS, load_demo
 
         _run(_with_services(settings, load_demo))
+    if os.environ.get("FORWARDED_ALLOW_IPS"):
+        click.echo(
+            "FORWARDED_ALLOW_IPS is no longer read: list your proxies in HUB_TRUSTED_PROXIES",
+            err=True,
+        )
     bind_host = host or settings.host
     bind_port = port or settings.port
     app = create_app(settings, run_worker=True if with_worker else None, apply_migrations=False)
@@ -133,7 +139,9 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
         host=bind_host,
         port=bind_port,
         log_config=None,
-        proxy_headers=True,
+        # The app decides whom to believe (HUB_TRUSTED_PROXIES, web/proxies.py); uvicorn's own
+        # handling would trust FORWARDED_ALLOW_IPS, which compose used to set to "*".
+        proxy_headers=False,
         timeout_graceful_shutdown=20,
         ws="websockets-sansio",
         # Chat frames are small: zlib state per socket doubled widget-socket memory (34 -> 70 KB).
@@ -216,6 +224,33 @@ def createadmin(email: str, password: str, name: str) -> None:
     except ValueError as exc:
         _fail(str(exc))
     click.echo(f"admin {agent.email} (id {agent.id}) is ready")
+
+
+@main.command("rotate-secret")
+def rotate_secret() -> None:
+    """Re-encrypt stored channel settings with the current HUB_SECRET_KEY.
+
+    Rotate by setting the new secret in HUB_SECRET_KEY and the old one in
+    HUB_PREVIOUS_SECRET_KEYS, then run this once. Keep the old one listed while tokens signed
+    with it should still work (chat links last 30 days), then remove it.
+    """
+    from hub.channels import inboxes
+    from hub.system.crypto import key_id
+
+    settings = _settings()
+    _run(_check_reachable(settings))
+
+    async def body() -> tuple[int, int]:
+        return await inboxes.reencrypt_all(settings.secret_key)
+
+    try:
+        changed, current_already = _run(_with_services(settings, body, migrate=True))
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(
+        f"re-encrypted {changed} inbox setting(s) with key id {key_id(settings.secret_key)}"
+        f" ({current_already} already used it)"
+    )
 
 
 @main.command()

@@ -22,13 +22,14 @@ from hub.realtime import events
 from hub.system.services import current
 from hub.system.tasks import cancel
 from web import presence
-from web.security import principal_from
+from web.security import SUBPROTOCOL, principal_from
 
 log = logging.getLogger(__name__)
 
 BACKFILL_PAGE = 500
 MAX_QUEUED = 10_000  # a socket this far behind is closed; its client resumes from the table
 FIRST_MESSAGE_WAIT = 0.3
+RECHECK_SECONDS = 15.0  # how stale a socket's access may get when changed by another process
 
 _encoder = msgspec.json.Encoder()
 
@@ -38,6 +39,9 @@ class Subscriber:
     inboxes: set[int] | None  # None: every inbox
     queue: asyncio.Queue[tuple[events.Event, bytes]] = field(default_factory=asyncio.Queue)
     overflowed: bool = False
+    # Set when access may have changed (membership, logout, revoked key): the socket checks its
+    # credentials and inboxes again before it hands out anything more.
+    recheck: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wants(self, event: events.Event) -> bool:
         return self.inboxes is None or event.inbox_id in self.inboxes
@@ -113,6 +117,12 @@ class Relay:
     def unregister(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
 
+    def recheck_access(self) -> None:
+        """Access changed somewhere: every socket of this process checks its own again now
+        (sockets of other processes do within RECHECK_SECONDS)."""
+        for sub in self.subscribers:
+            sub.recheck.set()
+
 
 relay = Relay()
 
@@ -153,33 +163,52 @@ async def agent_socket(socket: WebSocket) -> None:
         await socket.close(code=4403, reason="cross-origin socket refused")
         return
 
-    await socket.accept()
+    offered = socket.scope.get("subprotocols") or ()
+    await socket.accept(subprotocols=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     inboxes = await access.visible_inbox_ids(principal.agent)
     sub = relay.register(inboxes)
-    await presence.connected(principal.agent.id)
+    agent_id = principal.agent.id  # `principal` is re-read below and may become None
+    await presence.connected(agent_id)
     try:
         after = await _first_after(socket)
         # Without a resume point the socket starts live, from what this process has relayed.
         last = await _backfill(socket, after, inboxes) if after is not None else relay.last_id
         resume: asyncio.Queue[int] = asyncio.Queue()
         reader = asyncio.create_task(_read(socket, resume))
+        loop = asyncio.get_running_loop()
+        checked_at = loop.time()
         try:
             while True:
                 getter = asyncio.create_task(sub.queue.get())
                 wanted = asyncio.create_task(resume.get())
+                flagged = asyncio.create_task(sub.recheck.wait())
                 done, pending = await asyncio.wait(
-                    {getter, wanted, reader}, return_when=asyncio.FIRST_COMPLETED
+                    {getter, wanted, reader, flagged},
+                    timeout=max(0.0, checked_at + RECHECK_SECONDS - loop.time()),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
                 for task in pending:
                     if task is not reader:
                         task.cancel()
                 if reader in done:
                     return
+                # Before anything is sent: a change of access may have come with this event.
+                if sub.recheck.is_set() or loop.time() >= checked_at + RECHECK_SECONDS:
+                    sub.recheck.clear()
+                    checked_at = loop.time()
+                    principal = await principal_from(socket)
+                    if principal is None:
+                        await socket.close(code=4401, reason="logged out or key revoked")
+                        return
+                    inboxes = await access.visible_inbox_ids(principal.agent)
+                    sub.inboxes = None if inboxes is None else set(inboxes)
                 if wanted in done:
                     last = await _backfill(socket, min(last, wanted.result()), inboxes)
                 if getter in done:
                     event, encoded = getter.result()
-                    if event.id == 0:  # ephemeral (typing): not part of the resumable stream
+                    if not sub.wants(event):
+                        pass  # queued before the agent lost access to its inbox
+                    elif event.id == 0:  # ephemeral (typing): not part of the resumable stream
                         await socket.send_bytes(encoded)
                     elif event.id > last:
                         await socket.send_bytes(encoded)
@@ -194,7 +223,7 @@ async def agent_socket(socket: WebSocket) -> None:
         return
     finally:
         relay.unregister(sub)
-        await presence.disconnected(principal.agent.id)
+        await presence.disconnected(agent_id)
 
 
 def _same_origin(socket: WebSocket) -> bool:

@@ -17,15 +17,24 @@ SESSION_COOKIE = "hub_session"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrf-token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
+SUBPROTOCOL = "hub"
+KEY_SUBPROTOCOL_PREFIX = "hub.key."
 
 
 async def principal_from(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     header = connection.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return await accounts.api_key_principal(header[7:].strip())
-    token = connection.query_params.get("token")
-    if token and connection.scope["type"] == "websocket":
-        return await accounts.api_key_principal(token)
+    if connection.scope["type"] == "websocket":
+        # Browsers cannot set headers on a WebSocket: the key rides in a subprotocol
+        # ("hub", "hub.key.<api key>"), which, unlike ?token=, no access log records.
+        offered_protocols: list[str] = list(connection.scope.get("subprotocols") or ())  # type: ignore[call-overload]
+        for offered in offered_protocols:
+            if offered.startswith(KEY_SUBPROTOCOL_PREFIX):
+                return await accounts.api_key_principal(offered[len(KEY_SUBPROTOCOL_PREFIX) :])
+        token = connection.query_params.get("token")
+        if token:  # still accepted; redacted from the logs (web.logs)
+            return await accounts.api_key_principal(token)
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
         return await accounts.session_principal(cookie)

@@ -17,9 +17,11 @@ from urllib.parse import urlparse
 import httpx
 import msgspec
 
+from adapters.api import netguard
 from hub.channels.contract import BaseAdapter, Outbound, PermanentSendError, TransientSendError
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+MAX_REDIRECTS = 3
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -41,6 +43,12 @@ class ApiChannel(BaseAdapter):
             parsed = urlparse(url)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise ValueError("callback_url must be an http:// or https:// URL")
+            refusal = netguard.literal_refusal(url)
+            if refusal and not _allow_private():
+                raise ValueError(
+                    f"callback_url must be a public address ({refusal}); an operator can allow"
+                    " private addresses with HUB_ALLOW_PRIVATE_CALLBACK_URLS"
+                )
         cleaned["callback_url"] = url
         timeout = cleaned.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
         if not isinstance(timeout, int | float) or not 0 < timeout <= 60:
@@ -84,17 +92,25 @@ class ApiChannel(BaseAdapter):
             "Idempotency-Key": f"hub-message-{message.message_id}",
             "User-Agent": "hub-api-channel/1",
         }
+        timeout = float(self.config.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
+        allow_private = _allow_private()
         try:
-            timeout = float(self.config.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
-            async with httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0))
+            async with netguard.client(
+                allow_private=allow_private,
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             ) as client:
-                response = await client.post(url, content=body, headers=headers)
+                response = await _post(client, url, body, headers, allow_private=allow_private)
+        except netguard.RefusedAddress as exc:
+            raise PermanentSendError(
+                f"the callback address is not allowed ({exc}); an operator can allow private"
+                " addresses with HUB_ALLOW_PRIVATE_CALLBACK_URLS",
+                code="address_refused",
+            ) from exc
         except httpx.TimeoutException as exc:
             raise TransientSendError(f"the callback timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise TransientSendError(
-                f"the callback could not be reached ({type(exc).__name__}: {exc})"
+                f"the callback could not be reached ({type(exc).__name__})"
             ) from exc
         if response.status_code in (408, 425, 429) or response.status_code >= 500:
             retry_after = response.headers.get("retry-after")
@@ -102,9 +118,12 @@ class ApiChannel(BaseAdapter):
                 f"the callback answered {response.status_code}",
                 retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
             )
-        if response.status_code >= 400:
+        if response.status_code >= 300:
+            # Only the status: the body is whatever the URL's server says, and agents see this
+            # text; echoing it would make the callback a way to read internal pages.
             raise PermanentSendError(
-                f"the callback refused the message: {response.status_code} {response.text[:200]}".strip(),
+                f"the callback refused the message with HTTP {response.status_code}"
+                + (" (a redirect hub does not follow)" if response.status_code < 400 else ""),
                 code=str(response.status_code),
             )
         try:
@@ -112,3 +131,38 @@ class ApiChannel(BaseAdapter):
         except (ValueError, AttributeError):
             provider_id = ""
         return provider_id or f"hub-message-{message.message_id}"
+
+
+def _allow_private() -> bool:
+    """The operator setting; strict when no hub is running (e.g. validating outside one)."""
+    from hub.system.services import current
+
+    try:
+        return current().settings.allow_private_callback_urls
+    except RuntimeError:
+        return False
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    allow_private: bool,
+) -> httpx.Response:
+    """POST, following up to MAX_REDIRECTS 307/308 redirects (they keep the method and body),
+    each target checked like the first URL. Others (301/302/303 would turn the POST into a GET)
+    are answered to the caller as they are."""
+    for _ in range(MAX_REDIRECTS + 1):
+        refusal = None if allow_private else netguard.literal_refusal(url)
+        if refusal:
+            raise netguard.RefusedAddress(refusal)
+        response = await client.post(url, content=body, headers=headers)
+        location = response.headers.get("location")
+        if response.status_code not in (307, 308) or not location:
+            return response
+        url = str(response.url.join(location))
+        if urlparse(url).scheme not in ("http", "https"):
+            return response
+    return response

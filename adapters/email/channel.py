@@ -46,6 +46,11 @@ class EmailChannel(BaseAdapter):
     supports_attachments: ClassVar[bool] = True
     max_attachment_bytes: ClassVar[int] = 20 * 1024 * 1024
     secret_fields: ClassVar[tuple[str, ...]] = ("imap_password", "smtp_password")
+    # SMTP falls back to the IMAP password when it has none of its own.
+    host_bound_secrets: ClassVar[dict[str, tuple[str, ...]]] = {
+        "imap_host": ("imap_password",),
+        "smtp_host": ("smtp_password", "imap_password"),
+    }
     polls: ClassVar[bool] = True
 
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
 import time
 from typing import Any, ClassVar
 
@@ -49,6 +50,9 @@ class TelegramChannel(BaseAdapter):
     supports_attachments: ClassVar[bool] = True
     max_attachment_bytes: ClassVar[int] = UPLOAD_LIMIT_BYTES
     secret_fields: ClassVar[tuple[str, ...]] = ("bot_token", "webhook_secret")
+    # The token is in every request's URL (the webhook secret is made anew: on_updated).
+    host_bound_secrets: ClassVar[dict[str, tuple[str, ...]]] = {"api_base_url": ("bot_token",)}
+    provider_hosts: ClassVar[dict[str, tuple[str, ...]]] = {"api_base_url": ("api.telegram.org",)}
     webhook_path: ClassVar[str | None] = "/webhooks/telegram/{inbox_id}"
 
     # Settings -------------------------------------------------------------------------------
@@ -202,8 +206,18 @@ class TelegramChannel(BaseAdapter):
         keys = ("bot_token", "mode", "api_base_url", "webhook_secret")
         if all(previous.get(k) == self.config.get(k) for k in keys):
             return {}
+        fresh: dict[str, Any] = {}
+        if (
+            self.config.get("api_base_url") != previous.get("api_base_url")
+            and self.mode == "webhook"
+            and self.config.get("webhook_secret") == previous.get("webhook_secret")
+        ):
+            # The old secret authenticates Telegram's calls to us: never hand it to another
+            # API server.
+            fresh = {"webhook_secret": secrets.token_urlsafe(32)}
+            self.config = {**self.config, **fresh}
         async with self._api() as api:
-            extra = await self._set_up(api)
+            extra = {**fresh, **await self._set_up(api)}
         other_bot = any(
             previous.get(k) != self.config.get(k) for k in ("bot_token", "api_base_url")
         )

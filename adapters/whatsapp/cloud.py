@@ -12,6 +12,7 @@ import hmac
 import re
 import secrets
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -35,6 +36,7 @@ from hub.channels.contract import (
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v21.0"
+META_MEDIA_HOSTS = (".fbsbx.com", ".facebook.com", ".whatsapp.net")
 SEND_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 # Meta accepts only these types as `image`, `video` and `audio`; anything else goes as a document.
@@ -55,6 +57,10 @@ class CloudChannel(BaseAdapter):
     max_attachment_bytes: ClassVar[int] = 16 * 1024 * 1024  # video/audio limit; images are 5 MB
     reply_window_hours: ClassVar[int | None] = window.HOURS
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "app_secret", "verify_token")
+    host_bound_secrets: ClassVar[dict[str, tuple[str, ...]]] = {"graph_base_url": ("access_token",)}
+    provider_hosts: ClassVar[dict[str, tuple[str, ...]]] = {
+        "graph_base_url": ("graph.facebook.com",)
+    }
     webhook_path: ClassVar[str | None] = "/webhooks/whatsapp/{inbox_id}"
 
     @classmethod
@@ -172,7 +178,14 @@ class CloudChannel(BaseAdapter):
             size = info.get("file_size")
             if isinstance(size, int) and size > limit:
                 raise media.MediaError(f"the media is {size} bytes; the limit is {limit} bytes")
-            fetched = await media.download(client, url, headers=self._auth, limit=limit)
+            # The token goes only to the Graph server itself or Meta's media hosts, whatever URL
+            # the answer names.
+            trusted = settings.origin(url) == settings.origin(self._graph) or (
+                urlsplit(url).hostname or ""
+            ).endswith(META_MEDIA_HOSTS)
+            fetched = await media.download(
+                client, url, headers=self._auth if trusted else None, limit=limit
+            )
         content_type = ref.content_type or str(info.get("mime_type") or "") or fetched.content_type
         return media.Fetched(fetched.data, content_type)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from hub.system.crypto import constant_time_equal, sign
+from hub.system.crypto import sign, verify
 
 # Long enough for a provider's fetch after queueing (Twilio and Meta fetch within minutes), short
 # enough that a leaked URL (logs, provider consoles) stops working soon.
@@ -46,7 +46,7 @@ def read_token(secret_key: str, token: str, *, now: float | None = None) -> int:
         raise InvalidMediaToken("the media link is malformed")
     payload = f"{parts[0]}.{parts[1]}"
     # The MAC is checked before the expiry, so a forged token never learns whether it expired.
-    if not constant_time_equal(parts[2], sign(secret_key, _PURPOSE, payload.encode())):
+    if not verify(secret_key, _PURPOSE, payload.encode(), parts[2]):
         raise InvalidMediaToken("the media link's signature is not valid")
     if int(parts[1]) < (now if now is not None else time.time()):
         raise ExpiredMediaToken("the media link has expired")

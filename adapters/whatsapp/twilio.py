@@ -66,6 +66,9 @@ class TwilioChannel(BaseAdapter):
     max_attachment_bytes: ClassVar[int] = 16 * 1024 * 1024  # WhatsApp's media limit via Twilio
     reply_window_hours: ClassVar[int | None] = window.HOURS
     secret_fields: ClassVar[tuple[str, ...]] = ("auth_token",)
+    host_bound_secrets: ClassVar[dict[str, tuple[str, ...]]] = {"api_base_url": ("auth_token",)}
+    # api.twilio.com and its regional edges (api.dublin.ie1.twilio.com, …).
+    provider_hosts: ClassVar[dict[str, tuple[str, ...]]] = {"api_base_url": (".twilio.com",)}
     webhook_path: ClassVar[str | None] = "/webhooks/twilio/{inbox_id}"
 
     @classmethod

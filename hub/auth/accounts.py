@@ -25,6 +25,8 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 API_KEY_PREFIX = "hub_"
+# Long enough for a passphrase; no composition rules (they make passwords worse, not longer).
+MIN_PASSWORD_LENGTH = 12
 
 
 class AuthError(Exception):
@@ -83,8 +85,8 @@ async def create_agent(
 ) -> AgentInfo:
     """Create an agent, or set the password and role of the one with this email."""
     email = email.strip().lower()
-    if len(password) < 8:
-        raise ValueError("the password must be at least 8 characters long")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
     hashed = await hash_password(password)
     display = name or email.split("@")[0].replace(".", " ").title()
     rows = await Agent.raw(
@@ -98,6 +100,11 @@ async def create_agent(
         hashed,
         str(role),
     )
+    # A password set by an operator (`hub createadmin`) is a way back in: the throttle of the old
+    # one must not keep the only admin out.
+    await clear_login_failures(email)
+    # A new password ends every session made with the old one: whoever knew it is logged out.
+    await AgentSession.delete().where(AgentSession.agent == rows[0]["id"])
     return _info(rows[0])
 
 
@@ -105,26 +112,57 @@ async def has_admin() -> bool:
     return await Agent.exists().where((Agent.role == Role.ADMIN) & (Agent.active == True))  # noqa: E712
 
 
+# Failures allowed within the window, as multiples of HUB_LOGIN_MAX_ATTEMPTS. The tight bound is
+# per (email, address): guessing one agent's password from one place. An address gets more, as
+# an office shares one (it still stops one address spraying many emails). An email gets far more
+# from everywhere together, so a stranger cannot lock an agent out with a few wrong passwords,
+# while a guessing botnet is still bounded.
+PER_ADDRESS_FACTOR = 4
+PER_EMAIL_FACTOR = 20
+
+
+def _throttle_keys(email: str, client: str, max_attempts: int) -> dict[str, int]:
+    return {
+        f"pair:{email}|{client}": max_attempts,
+        f"ip:{client}": max_attempts * PER_ADDRESS_FACTOR,
+        f"email:{email}": max_attempts * PER_EMAIL_FACTOR,
+    }
+
+
 async def authenticate(
     email: str, password: str, *, client: str, max_attempts: int, window: int
 ) -> AgentInfo:
-    """Check a login. Repeated failures for an email or from one address are throttled."""
+    """Check a login. Repeated failures for an email from one address, from one address, or for
+    one email from everywhere are throttled (each with its own bound, `_throttle_keys`)."""
     email = email.strip().lower()
-    keys = [f"email:{email}", f"ip:{client}"]
+    limits = _throttle_keys(email, client, max_attempts)
     since = now() - dt.timedelta(seconds=window)
-    for key in keys:
-        failures = await LoginFailure.count().where(
-            (LoginFailure.key == key) & (LoginFailure.created_at > since)
-        )
-        if failures >= max_attempts:
-            raise LoginThrottled(window)
+    rows = await LoginFailure.raw(
+        "SELECT key, count(*) AS n FROM login_failure WHERE key = ANY({}) AND created_at > {}"
+        " GROUP BY key",
+        list(limits),
+        since,
+    )
+    if any(int(r["n"]) >= limits[str(r["key"])] for r in rows):
+        raise LoginThrottled(window)
     row = await Agent.select().where(Agent.email == email).first()
     ok = await _verify(str(row["password_hash"]) if row else _DUMMY_HASH, password)
     if not row or not ok or not row["active"]:
-        await LoginFailure.insert(*[LoginFailure(key=k) for k in keys])
+        await LoginFailure.insert(*[LoginFailure(key=k) for k in limits])
         raise AuthError("wrong email or password")
-    await LoginFailure.delete().where(LoginFailure.key == keys[0])
+    # Only this place's failures: a success here says nothing about guesses from elsewhere.
+    await LoginFailure.delete().where(LoginFailure.key == next(iter(limits)))
     return _info(row)
+
+
+async def clear_login_failures(email: str) -> None:
+    """Forget every failed login for an email (a new password set by an operator)."""
+    email = email.strip().lower()
+    await LoginFailure.raw(
+        "DELETE FROM login_failure WHERE key = {} OR starts_with(key, {})",
+        f"email:{email}",
+        f"pair:{email}|",
+    )
 
 
 async def create_session(

@@ -198,6 +198,13 @@ class BaseAdapter:
     secret_fields: ClassVar[tuple[str, ...]] = ()
     # Path of the provider's webhook, if the channel receives webhooks ({inbox_id} is filled in).
     webhook_path: ClassVar[str | None] = None
+    # Config keys naming where the channel sends its credentials → the secrets sent there. When
+    # one changes, those secrets must be given again in the same change (a generated one is made
+    # anew): else an admin could point a stored, write-only token at a host of their choosing.
+    host_bound_secrets: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # Base-URL config keys → the provider's own hosts ("api.example.com", or ".example.com" for
+    # its subdomains). Other hosts need HUB_ALLOW_CUSTOM_PROVIDER_URLS (fakes, gateways).
+    provider_hosts: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:

@@ -10,9 +10,10 @@ import asyncpg
 import msgspec
 
 from hub.auth.access import NotFound
+from hub.channels import credentials
 from hub.channels.contract import BaseAdapter, UnknownChannel, adapter_class
 from hub.db.engine import connection_pool
-from hub.system.crypto import decrypt_json, encrypt_json
+from hub.system.crypto import decrypt_json, encrypt_json, encrypted_with, key_id
 from hub.system.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ async def create_inbox(
     secret_key: str,
     public_url: str,
     team_id: int | None = None,
+    allow_custom_provider_urls: bool = False,
 ) -> tuple[asyncpg.Record, dict[str, str]]:
     """Create an inbox and let its adapter set it up (check credentials, register a webhook).
 
@@ -72,6 +74,9 @@ async def create_inbox(
     cls = _adapter_class(channel)
     try:
         cleaned = cls.validate_config(config)
+        credentials.check_provider_urls(
+            cls, cleaned, previous=None, allow_custom=allow_custom_provider_urls
+        )
     except ValueError as exc:
         raise InvalidInbox(str(exc)) from None
     row = await connection_pool().fetchrow(
@@ -152,11 +157,13 @@ async def update_inbox(
     name: str | None = None,
     config: dict[str, Any] | None = None,
     team_id: int | msgspec.UnsetType | None = msgspec.UNSET,
+    allow_custom_provider_urls: bool = False,
 ) -> asyncpg.Record:
     """Rename, move to a team, or merge settings (a key set to null is removed).
 
     A settings change goes through the adapter's `on_updated` (e.g. Telegram switching between
-    webhook and polling); if the channel refuses, nothing is stored.
+    webhook and polling); if the channel refuses, nothing is stored. Moving a channel to another
+    host needs its secrets again (`hub.channels.credentials`), before any call is made there.
     """
     row = await get_inbox(inbox_id)
     previous = decrypt_json(secret_key, row["config_encrypted"])
@@ -167,11 +174,15 @@ async def update_inbox(
                 merged.pop(key, None)
             else:
                 merged[key] = value
+        cls = _adapter_class(row["channel"])
         try:
-            merged = _adapter_class(row["channel"]).validate_config(merged)
+            merged = cls.validate_config(merged)
+            credentials.check_secrets_given_again(cls, previous, config, merged)
+            credentials.check_provider_urls(
+                cls, merged, previous=previous, allow_custom=allow_custom_provider_urls
+            )
         except ValueError as exc:
             raise InvalidInbox(str(exc)) from None
-        cls = _adapter_class(row["channel"])
         adapter = cls(inbox_id=inbox_id, config=merged, public_url=public_url)
         try:
             merged = {**merged, **await adapter.on_updated(previous)}
@@ -226,3 +237,26 @@ async def adapter_for(inbox_id: int, *, secret_key: str, public_url: str) -> Bas
         config=decrypt_json(secret_key, row["config_encrypted"]),
         public_url=public_url,
     )
+
+
+async def reencrypt_all(secret_key: str) -> tuple[int, int]:
+    """Re-encrypt every inbox's settings with the current secret (after a rotation).
+
+    Returns (re-encrypted, already current). One transaction: if any inbox cannot be decrypted
+    with the current or a previous secret, nothing is changed.
+    """
+    current_id = key_id(secret_key)
+    changed = 0
+    async with connection_pool().acquire() as conn, conn.transaction():
+        rows = await conn.fetch("SELECT id, config_encrypted FROM inbox ORDER BY id FOR UPDATE")
+        for row in rows:
+            stored = str(row["config_encrypted"] or "")
+            if not stored or encrypted_with(stored) == current_id:
+                continue
+            await conn.execute(
+                "UPDATE inbox SET config_encrypted = $2 WHERE id = $1",
+                row["id"],
+                encrypt_json(secret_key, decrypt_json(secret_key, stored)),
+            )
+            changed += 1
+    return changed, len(rows) - changed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -52,11 +53,29 @@ def normalise(identity: Identity) -> Identity:
     )
 
 
+def unverified_email_sql(contact: str) -> str:
+    """A JSON expression for the contact (a table alias): the email it typed but never proved,
+    with the contact that owns that email as a possible match (for an agent to merge), or null.
+
+    Read when shown rather than stored, so the match is current after merges and new identities.
+    """
+    typed = f"({contact}.attributes ->> 'email')"
+    return (
+        f"(SELECT jsonb_build_object('address', {typed}, 'possible_match',"
+        f" (SELECT o.contact FROM contact_identity o WHERE o.kind = 'email' AND o.address = {typed}"
+        f" AND o.contact <> {contact}.id)) WHERE {typed} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+        f" contact_identity s WHERE s.contact = {contact}.id AND s.kind = 'email'"
+        f" AND s.address = {typed}))"
+    )
+
+
 async def contact_detail(contact_id: int) -> dict[str, Any] | None:
     pool = connection_pool()
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT id, name, attributes, created_at FROM contact WHERE id = $1", contact_id
+            "SELECT id, name, attributes, created_at,"
+            f" {unverified_email_sql('contact')} AS unverified_email FROM contact WHERE id = $1",
+            contact_id,
         )
         if row is None:
             return None
@@ -69,4 +88,7 @@ async def contact_detail(contact_id: int) -> dict[str, Any] | None:
         "name": row["name"],
         "created_at": row["created_at"],
         "identities": [dict(r) for r in identities],
+        "unverified_email": (
+            None if row["unverified_email"] is None else json.loads(row["unverified_email"])
+        ),
     }

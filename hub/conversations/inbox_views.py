@@ -16,6 +16,7 @@ import msgspec
 
 from hub.auth.access import NotFound
 from hub.auth.accounts import AgentInfo
+from hub.contacts.identities import unverified_email_sql
 from hub.conversations.lifecycle import InvalidChange
 from hub.conversations.listing import ListFilters, filter_conditions
 from hub.db.engine import connection_pool
@@ -90,8 +91,9 @@ async def navigation(agent: AgentInfo, visible: Sequence[int] | None) -> Navigat
     return msgspec.json.decode(raw, type=Navigation)
 
 
-_CONTACT_SQL = """
+_CONTACT_SQL = f"""
 SELECT jsonb_build_object('id', ct.id, 'name', ct.name, 'created_at', ct.created_at,
+  'unverified_email', {unverified_email_sql("ct")},
   'identities', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', i.kind, 'address', i.address,
       'verified', i.verified) ORDER BY i.id) FROM contact_identity i WHERE i.contact = ct.id), '[]'::jsonb),
   'conversations', coalesce((SELECT jsonb_agg(to_jsonb(x) ORDER BY x.last_message_at DESC) FROM (

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from hub.channels.contract import Identity
 from hub.contacts.identities import normalise
 from hub.db.engine import connection_pool
-from hub.system.crypto import constant_time_equal, sign
+from hub.system.crypto import constant_time_equal, reading_keys, sign
 
 _TOKEN = re.compile(r"^c(\d+)([0-9a-f]{16})$")
 
@@ -32,7 +32,10 @@ def conversation_for_token(secret_key: str, token: str) -> int | None:
     conversation_id = int(match.group(1))
     return (
         conversation_id
-        if constant_time_equal(token.strip().lower(), reply_token(secret_key, conversation_id))
+        if any(
+            constant_time_equal(token.strip().lower(), reply_token(key, conversation_id))
+            for key in reading_keys(secret_key)
+        )
         else None
     )
 

@@ -41,6 +41,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_attempts: int = 5
     login_window_seconds: int = 900
     away_after_seconds: int = 300
+    # Peers (addresses or networks) whose X-Forwarded-For / -Proto are believed. Empty: nobody's,
+    # so a client cannot pick its own address for the login throttle and the widget limits.
+    trusted_proxies: tuple[str, ...] = ()
+    # Channel base URLs (Telegram's, Meta's Graph, Twilio's) on hosts other than the provider's
+    # own: for fakes in tests and for gateways. Off, credentials only ever go to the provider.
+    allow_custom_provider_urls: bool = False
+    # API-channel callbacks to loopback, link-local and private addresses (an integration inside
+    # the same network). Off, a callback URL cannot be used to probe the hub's own network.
+    allow_private_callback_urls: bool = False
+    # Instance secrets before the last rotation: still accepted for reading (decrypting stored
+    # settings, checking tokens), never used to write. See `hub rotate-secret`.
+    previous_secret_keys: tuple[str, ...] = ()
 
     @property
     def embedded_database(self) -> bool:
@@ -108,6 +120,40 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _secrets(value: str) -> tuple[str, ...]:
+    keys = tuple(part.strip() for part in value.split(",") if part.strip())
+    for key in keys:
+        _secret(key)
+    return keys
+
+
+def _bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    import ipaddress
+
+    entries = tuple(part.strip() for part in value.split(",") if part.strip())
+    for entry in entries:
+        if entry == "*":
+            raise ValueError(
+                "the proxies' addresses or networks, not '*' (that trusts every client)"
+            )
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                "a comma-separated list of IP addresses or networks (10.0.0.5, 172.18.0.0/16)"
+            ) from None
+    return entries
+
+
 @dataclass(frozen=True)
 class Var:
     field: str
@@ -139,6 +185,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("login_max_attempts", "HUB_LOGIN_MAX_ATTEMPTS", _positive_int),
     Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
     Var("away_after_seconds", "HUB_AWAY_AFTER_SECONDS", _positive_int),
+    Var("trusted_proxies", "HUB_TRUSTED_PROXIES", _networks),
+    Var("allow_custom_provider_urls", "HUB_ALLOW_CUSTOM_PROVIDER_URLS", _bool),
+    Var("allow_private_callback_urls", "HUB_ALLOW_PRIVATE_CALLBACK_URLS", _bool),
+    Var("previous_secret_keys", "HUB_PREVIOUS_SECRET_KEYS", _secrets, True),
 )
 
 
@@ -207,6 +257,8 @@ def masked(settings: Settings) -> dict[str, str]:
         value = getattr(settings, var.field)
         if value is None:
             text = "(unset)"
+        elif isinstance(value, tuple):
+            text = ",".join("***" if var.secret else v for v in value) or "(none)"
         elif var.secret:
             text = _mask(str(value), url=var.env.endswith("_URL"))
         else:

@@ -21,7 +21,7 @@ from hub.db.migrate import migrate
 from hub.jobs.registry import make_queue
 from hub.jobs.worker import HubWorker, worker_options
 from hub.realtime.fanout import Fanout
-from hub.system import ttlcache
+from hub.system import crypto, ttlcache
 from hub.system.config import Settings
 from hub.system.runtime import Backends, resolve
 
@@ -60,6 +60,7 @@ async def start(
 ) -> Services:
     global _current
     ttlcache.clear_all()
+    crypto.use_previous_keys(settings.previous_secret_keys)
     backends = resolve(settings)
     if apply_migrations:
         applied = await migrate(backends.database_dsn)

@@ -20,13 +20,21 @@ def visitor_address(inbox_id: int, identifier: str | None = None) -> str:
 
 
 async def resolve_contact(
-    address: str, *, name: str = "", email: str | None = None, verified: bool = False
+    address: str,
+    *,
+    name: str = "",
+    email: str | None = None,
+    verified: bool = False,
+    email_verified: bool = False,
 ) -> int:
     """The visitor's contact, created on first sight.
 
-    Only a verified visitor (identifier_hash checked) may join an existing contact, through that
-    email address; an address typed into a form is kept as an attribute, never as an identity, so
-    no one can attach themselves to someone else's history by typing their email.
+    `verified`: the site vouched for the identifier (its name may replace the contact's).
+    `email_verified`: the site's hash covers the email too. Only then may the visitor join the
+    contact that owns that email: a hash over the identifier alone proves who the user is on the
+    site, not that the email they send is theirs. Any other email is kept as an attribute, never as
+    an identity; agents see it as unverified, with the contact that owns it as a possible match
+    (`hub.contacts.identities.unverified_email_sql`) to decide whether it is the same person.
     """
     async with connection_pool().acquire() as conn, conn.transaction():
         # The same lock key as hub_ingest, so a first message and a session never race.
@@ -37,7 +45,7 @@ async def resolve_contact(
             "SELECT contact FROM contact_identity WHERE kind = $1 AND address = $2", KIND, address
         )
         if contact is None:
-            if verified and email:
+            if email_verified and email:
                 contact = await conn.fetchval(
                     "SELECT contact FROM contact_identity WHERE kind = 'email' AND address = $1",
                     email,
@@ -65,7 +73,7 @@ async def resolve_contact(
                 name[:300],
                 verified,
             )
-        if email and verified:
+        if email and email_verified:
             await conn.execute(
                 "INSERT INTO contact_identity (contact, kind, address, verified, created_at)"
                 " VALUES ($1, 'email', $2, true, now()) ON CONFLICT (kind, address) DO UPDATE"

@@ -82,11 +82,21 @@ async def test_a_verified_email_joins_the_existing_contact_a_typed_one_does_not(
     inbox = await make_webchat_inbox(client, headers, identity_secret="k")
     typed = await start_session(client, inbox, email="ada@example.com", name="Not Ada")
     assert typed["contact_id"] != contact_id
+    # A hash over the identifier alone vouches for the user, not for the email sent beside it.
+    unsigned = await start_session(
+        client,
+        inbox,
+        identifier="ada-0",
+        identifier_hash=tokens.identity_hash("k", "ada-0"),
+        email="ada@example.com",
+    )
+    assert unsigned["verified"] is True and unsigned["email_verified"] is False
+    assert unsigned["contact_id"] != contact_id
     verified = await start_session(
         client,
         inbox,
         identifier="ada-1",
-        identifier_hash=tokens.identity_hash("k", "ada-1"),
+        identifier_hash=tokens.identity_hash("k", "ada-1", "ADA@example.com"),
         email="ADA@example.com",
     )
     assert verified["contact_id"] == contact_id

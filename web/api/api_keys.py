@@ -11,6 +11,7 @@ from hub.auth import accounts, audit
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission
 from web.errors import ApiError
+from web.realtime import relay
 from web.security import require
 
 
@@ -64,6 +65,7 @@ async def revoke_key(principal: Principal, key_id: int) -> None:
     """Revoke one of your API keys; requests with it get 401 from now on."""
     if not await accounts.revoke_api_key(principal.agent.id, key_id):
         raise ApiError(404, f"no active API key {key_id} of yours")
+    relay.recheck_access()  # sockets opened with this key close now
     await audit.record(
         "api_key.revoked", actor_id=principal.agent.id, target_type="api_key", target_id=key_id
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from typing import Annotated, Any
 
 import msgspec
@@ -16,7 +17,7 @@ from hub.auth import access
 from hub.auth.accounts import Principal
 from hub.db.engine import connection_pool
 from hub.storage import attachments
-from hub.system.crypto import constant_time_equal, sign
+from hub.system.crypto import sign, verify
 from hub.system.services import current
 from web.errors import ApiError
 
@@ -29,21 +30,29 @@ class Uploaded(msgspec.Struct):
     size: int
 
 
-def _token(meta: dict[str, Any]) -> str:
-    body = base64.urlsafe_b64encode(msgspec.json.encode(meta)).decode()
+# An upload is attached to a reply soon after; a token found later (in a log, a browser's
+# history) should not attach the file anywhere.
+UPLOAD_TTL_SECONDS = 24 * 3600
+
+
+def _token(meta: dict[str, Any], agent_id: int) -> str:
+    stamped = {**meta, "agent": agent_id, "expires": int(time.time()) + UPLOAD_TTL_SECONDS}
+    body = base64.urlsafe_b64encode(msgspec.json.encode(stamped)).decode()
     return body + "." + sign(current().settings.secret_key, "upload", body.encode())
 
 
-async def resolve_uploads(tokens: list[str]) -> list[dict[str, Any]]:
-    """Turn upload tokens back into stored-file descriptions; refuses forged tokens."""
+async def resolve_uploads(tokens: list[str], agent_id: int) -> list[dict[str, Any]]:
+    """Turn upload tokens back into stored-file descriptions; refuses forged or expired tokens,
+    and tokens of another agent's uploads."""
     resolved = []
     for token in tokens:
         body, _, mac = token.partition(".")
-        if not mac or not constant_time_equal(
-            mac, sign(current().settings.secret_key, "upload", body.encode())
-        ):
+        if not mac or not verify(current().settings.secret_key, "upload", body.encode(), mac):
             raise ApiError(400, "an attachment token is not valid; upload the file again")
-        resolved.append(msgspec.json.decode(base64.urlsafe_b64decode(body)))
+        meta = msgspec.json.decode(base64.urlsafe_b64decode(body))
+        if meta.pop("agent", None) != agent_id or meta.pop("expires", 0) < time.time():
+            raise ApiError(400, "an attachment token is not valid; upload the file again")
+        resolved.append(meta)
     return resolved
 
 
@@ -68,7 +77,7 @@ async def upload(
         "content_type": data.content_type or "application/octet-stream",
     }
     return Uploaded(
-        upload=_token(meta),
+        upload=_token(meta, principal.agent.id),
         sha256=digest,
         size=size,
         filename=str(meta["filename"]),

@@ -12,6 +12,7 @@ from hub.auth import accounts
 from hub.auth.accounts import AgentInfo, Principal
 from hub.system.services import current
 from web.errors import ApiError
+from web.realtime import relay
 from web.security import CSRF_COOKIE, SESSION_COOKIE, client_ip
 
 
@@ -84,6 +85,7 @@ async def logout(principal: Principal) -> Response[None]:
     """End the current session (a no-op for API keys, which are revoked instead)."""
     if principal.session_token_hash:
         await accounts.end_session(principal.session_token_hash)
+        relay.recheck_access()  # this session's sockets close now
     return Response(
         None,
         status_code=204,

@@ -160,7 +160,7 @@ async def create_message(
     adapter = await inboxes.adapter_for(
         inbox_id, secret_key=settings.secret_key, public_url=settings.public_url
     )
-    uploads = await resolve_uploads([a.upload for a in data.attachments])
+    uploads = await resolve_uploads([a.upload for a in data.attachments], principal.agent.id)
     message = await replies.create_reply(
         conversation_id,
         agent=principal.agent,

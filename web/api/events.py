@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import get
+from litestar import get, post
 from litestar.params import Parameter
 
-from hub.auth import access
+from hub.auth import access, audit
 from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission
 from hub.contacts import identities
 from hub.db.engine import connection_pool
 from hub.realtime import events
+from hub.visitors import revocation
+from web.security import require
 
 
 class EventList(msgspec.Struct):
@@ -70,4 +73,23 @@ async def list_agents(principal: Principal) -> dict[str, list[dict[str, Any]]]:
     return {"items": [dict(r) for r in rows]}
 
 
-handlers = [list_events, get_contact, list_agents]
+@post(
+    "/api/v1/contacts/{contact_id:int}/widget-sessions/revoke", tags=["contacts"], status_code=200
+)
+async def revoke_widget_sessions(principal: Principal, contact_id: int) -> dict[str, int]:
+    """End every chat-widget session of this contact (a leaked token, a shared computer, abuse):
+    their visitor tokens stop working at once; the widget has to start a new session."""
+    require(principal, Permission.MANAGE_INBOXES)
+    if await identities.contact_detail(contact_id) is None:
+        raise access.NotFound(f"no contact {contact_id}")
+    revoked = await revocation.revoke_contact(contact_id)
+    await audit.record(
+        "contact.widget_sessions_revoked",
+        actor_id=principal.agent.id,
+        target_type="contact",
+        target_id=contact_id,
+    )
+    return {"visitors": revoked}
+
+
+handlers = [list_events, get_contact, list_agents, revoke_widget_sessions]

@@ -17,6 +17,7 @@ from hub.channels.contract import Identity, Inbound, InboundAttachment
 from hub.ingest import pipeline
 from hub.system.services import current
 from web.errors import ApiError
+from web.realtime import relay
 from web.security import require
 
 
@@ -77,6 +78,7 @@ async def create_inbox(principal: Principal, data: NewInbox) -> dict[str, Any]:
         secret_key=current().settings.secret_key,
         public_url=current().settings.public_url,
         team_id=data.team_id,
+        allow_custom_provider_urls=current().settings.allow_custom_provider_urls,
     )
     await audit.record(
         "inbox.created", actor_id=principal.agent.id, target_type="inbox", target_id=row["id"]
@@ -113,7 +115,10 @@ async def update_inbox(principal: Principal, inbox_id: int, data: InboxPatch) ->
         name=data.name,
         config=data.config,
         team_id=data.team_id,
+        allow_custom_provider_urls=current().settings.allow_custom_provider_urls,
     )
+    if data.team_id is not msgspec.UNSET:
+        relay.recheck_access()  # the team's agents see the inbox, the old team's do not
     await audit.record(
         "inbox.updated",
         actor_id=principal.agent.id,
@@ -143,6 +148,7 @@ async def set_members(principal: Principal, inbox_id: int, data: Members) -> Mem
     """Set which agents work this inbox (admins and supervisors see every inbox anyway)."""
     require(principal, Permission.MANAGE_INBOXES)
     members = await inboxes.set_members(inbox_id, data.agent_ids)
+    relay.recheck_access()  # a removed agent's sockets stop receiving this inbox now
     await audit.record(
         "inbox.members",
         actor_id=principal.agent.id,

@@ -22,7 +22,7 @@ from hub.channels.contract import (
 from hub.ingest import pipeline
 from hub.outbox import delivery
 from hub.storage import attachments
-from hub.system.crypto import constant_time_equal, sign
+from hub.system.crypto import sign, verify
 from hub.system.services import current
 from hub.visitors import contacts, views
 from web.errors import ApiError
@@ -84,9 +84,7 @@ async def store_upload(
 
 def _read_upload(ctx: VisitorContext, token: str) -> Upload:
     body, _, mac = token.partition(".")
-    if mac and constant_time_equal(
-        mac, sign(current().settings.secret_key, "widget-upload", body.encode())
-    ):
+    if mac and verify(current().settings.secret_key, "widget-upload", body.encode(), mac):
         upload = msgspec.json.decode(base64.urlsafe_b64decode(body), type=Upload)
         if upload.visitor == ctx.visitor.address:
             return upload

@@ -10,7 +10,7 @@ import msgspec
 from adapters.webchat.hours import availability
 from hub.contacts.identities import normalise_address
 from hub.system.services import current
-from hub.visitors import contacts, tokens
+from hub.visitors import contacts, revocation, tokens
 from hub.visitors.tokens import Visitor
 from web.errors import ApiError
 from web.widget import limits
@@ -58,36 +58,40 @@ def public_config(inbox: WidgetInbox, now: dt.datetime | None = None) -> dict[st
     }
 
 
-def _visitor(inbox: WidgetInbox, data: NewSession) -> Visitor:
+def _visitor(inbox: WidgetInbox, data: NewSession) -> tuple[Visitor, bool]:
+    """The visitor, and whether the site's hash also covers the email it sent."""
     secret_key = current().settings.secret_key
     if data.resume:
         resumed = tokens.read_resume_token(secret_key, data.resume)
         if resumed is None or resumed[0] != inbox.id:
             raise ApiError(401, "this chat link has expired", code="invalid_resume_token")
         verified = resumed[1].startswith(f"{inbox.id}:user:")
-        return Visitor(inbox.id, resumed[1], verified)
+        return Visitor(inbox.id, resumed[1], verified), False
     if data.identifier is not None:
         identifier = data.identifier.strip()
-        if not 0 < len(identifier) <= MAX_IDENTIFIER:
-            raise ApiError(400, f"identifier is 1 to {MAX_IDENTIFIER} characters")
-        if not tokens.identity_valid(
-            inbox.settings.identity_secret, identifier, data.identifier_hash or ""
-        ):
+        if not 0 < len(identifier) <= MAX_IDENTIFIER or not tokens.valid_identifier(identifier):
+            raise ApiError(
+                400, f"identifier is 1 to {MAX_IDENTIFIER} characters, without control characters"
+            )
+        proof = tokens.check_identity(
+            inbox.settings.identity_secret, identifier, data.identifier_hash or "", data.email
+        )
+        if not proof.identifier:
             raise ApiError(
                 401,
                 "identifier_hash does not match identifier: compute hex HMAC-SHA256 with the"
-                " inbox's identity secret",
+                " inbox's identity secret over the identifier (or identifier + newline + email)",
                 code="invalid_identity_hash",
             )
-        return Visitor(inbox.id, contacts.visitor_address(inbox.id, identifier), True)
-    return Visitor(inbox.id, contacts.visitor_address(inbox.id), False)
+        return Visitor(inbox.id, contacts.visitor_address(inbox.id, identifier), True), proof.email
+    return Visitor(inbox.id, contacts.visitor_address(inbox.id), False), False
 
 
 async def start(inbox: WidgetInbox, data: NewSession, ip: str) -> dict[str, Any]:
     wait = limits.SESSIONS_PER_IP.take(ip)
     if wait:
         raise rate_limited(wait)
-    visitor = _visitor(inbox, data)
+    visitor, email_verified = _visitor(inbox, data)
     if inbox.settings.require_identity and not visitor.verified:
         raise ApiError(
             401,
@@ -102,12 +106,17 @@ async def start(inbox: WidgetInbox, data: NewSession, ip: str) -> dict[str, Any]
         name=(data.name or "").strip(),
         email=email,
         verified=visitor.verified,
+        email_verified=email_verified and email is not None,
+    )
+    visitor = msgspec.structs.replace(
+        visitor, generation=await revocation.generation(visitor.address)
     )
     return {
         "visitor_token": tokens.issue_token(current().settings.secret_key, visitor),
         "contact_id": contact_id,
         "conversation_id": await contacts.latest_conversation(inbox.id, contact_id),
         "verified": visitor.verified,
+        "email_verified": email_verified and email is not None,
         "email_known": await contacts.knows_email(contact_id),
         **public_config(inbox),
     }

@@ -9,7 +9,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 
 from hub.system.services import current
-from hub.visitors import contacts, tokens
+from hub.visitors import revocation, tokens
 from hub.visitors.tokens import Visitor
 from web.errors import ApiError
 from web.widget import cors, inboxes
@@ -40,7 +40,7 @@ async def resolve(connection: ASGIConnection[Any, Any, Any, Any], token: str) ->
     if inbox.settings.require_identity and not visitor.verified:
         # The inbox started requiring identity after this token was issued.
         raise ApiError(401, "this chat requires a verified identity", code="identity_required")
-    contact_id = await contacts.contact_for(visitor.address)
+    contact_id = await revocation.contact_if_current(visitor.address, visitor.generation)
     if contact_id is None:
         raise ApiError(401, "this visitor is unknown: start a new session", code="invalid_token")
     return VisitorContext(visitor, inbox, contact_id)
