@@ -81,6 +81,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 def domain_handlers() -> dict[int | type[Exception], Any]:
     """The core's exceptions, answered with the right status and a sentence."""
     from hub.auth.access import Forbidden, NotFound
+    from hub.auth.people import InvalidPeople
     from hub.channels.inboxes import InvalidInbox
     from hub.contacts.identities import InvalidIdentity
     from hub.conversations.lifecycle import InvalidChange
@@ -109,4 +110,5 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidReply: handler(422, "invalid_reply"),
         InvalidSla: handler(422, "invalid_sla"),
         Conflict: handler(409, "conflict"),
+        InvalidPeople: handler(422, "invalid_input"),
     }

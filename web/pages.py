@@ -1,4 +1,4 @@
-"""The login page, plus the inbox pages (web.inbox, which also serves the site root), mounted
+"""The login and set-password pages, plus the inbox pages (web.inbox, which also serves the site root), mounted
 by app.py from here."""
 
 from __future__ import annotations
@@ -25,4 +25,11 @@ async def login_page(request: Request[Any, Any, Any]) -> Response[str] | Redirec
     return html("login.html", {"next": target}, host=host_of(request))
 
 
-handlers: list[ControllerRouterHandler] = [login_page, *inbox.handlers]
+@get("/set-password", include_in_schema=False)
+async def set_password_page(request: Request[Any, Any, Any]) -> Response[str]:
+    """The invitation link: choose a password (the token stays in the page, never in a log)."""
+    token = request.query_params.get("token", "")[:200]
+    return html("set_password.html", {"token": token}, host=host_of(request))
+
+
+handlers: list[ControllerRouterHandler] = [login_page, set_password_page, *inbox.handlers]
