@@ -6,10 +6,11 @@ from typing import Any
 
 from litestar import Response, get
 
-from hub.auth import accounts
+from hub.auth import accounts, people
 from hub.auth.permissions import Permission
 from hub.channels import inboxes
 from hub.conversations import inbox_views
+from hub.routing import availability
 from hub.system.services import current
 from web.inbox.render import html
 from web.inbox.viewer import Viewer
@@ -53,10 +54,22 @@ async def inboxes_page(viewer: Viewer) -> Response[str]:
 
 @get("/admin/agents")
 async def agents_page(viewer: Viewer) -> Response[str]:
-    """Agents and teams, read-only (the API has no endpoints to create or change them yet)."""
+    """Agents and teams, with each agent's workload (refreshed every few seconds)."""
     viewer.require(Permission.MANAGE_TEAMS)
-    context = viewer.context(section="agents", **(await inbox_views.people()))
+    context = viewer.context(
+        section="agents",
+        workload=await availability.workload(),
+        routing={t["id"]: t for t in await people.list_teams()},
+        **(await inbox_views.people()),
+    )
     return html("admin/agents.html", context, host=viewer.host)
+
+
+@get("/admin/agents/workload")
+async def workload_partial(viewer: Viewer) -> Response[str]:
+    viewer.require(Permission.MANAGE_TEAMS)
+    context = viewer.context(workload=await availability.workload())
+    return html("admin/_workload.html", context, host=viewer.host)
 
 
 @get("/admin/api-keys")
@@ -68,4 +81,4 @@ async def api_keys_page(viewer: Viewer) -> Response[str]:
     return html("admin/api_keys.html", context, host=viewer.host)
 
 
-handlers = [inboxes_page, agents_page, api_keys_page]
+handlers = [inboxes_page, agents_page, workload_partial, api_keys_page]
