@@ -6,8 +6,9 @@ benchmarks) do, which keeps the job registry free of imports back into the domai
 
 from hub.auth import jobs as auth_jobs
 from hub.conversations import jobs as conversation_jobs
+from hub.crm import jobs as crm_jobs
 from hub.ingest import jobs as ingest_jobs
 from hub.jobs import queue_check
 from hub.outbox import jobs as outbox_jobs
 
-LOADED = (auth_jobs, conversation_jobs, ingest_jobs, outbox_jobs, queue_check)
+LOADED = (auth_jobs, conversation_jobs, crm_jobs, ingest_jobs, outbox_jobs, queue_check)

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     VIEW_AUDIT_LOG = "audit.view"
     RUN_DIAGNOSTICS = "diagnostics.run"
     USE_API_KEYS = "api_keys.use"
+    MANAGE_CRM = "crm.manage"  # CRM sources (credentials) and starting syncs
 
 
 _ALL = frozenset(Role)
@@ -31,6 +32,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_AUDIT_LOG: frozenset({Role.ADMIN}),
     Permission.RUN_DIAGNOSTICS: frozenset({Role.ADMIN}),
     Permission.USE_API_KEYS: _ALL,
+    Permission.MANAGE_CRM: frozenset({Role.ADMIN}),
 }
 
 

@@ -40,6 +40,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_max_age: int = 14 * 24 * 3600
     login_max_attempts: int = 5
     login_window_seconds: int = 900
+    # CRM sync (hub.crm): seconds between incremental syncs of each source, and how far before
+    # the newest change already read each incremental read starts again.
+    splynx_sync_interval: int = 600
+    splynx_sync_overlap: int = 300
+    crm_phone_region: str = "DK"
 
     @property
     def embedded_database(self) -> bool:
@@ -100,6 +105,22 @@ def _secret(value: str) -> str:
     return value
 
 
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError("a whole number") from None
+    if number < 0:
+        raise ValueError("a whole number, 0 or more")
+    return number
+
+
+def _region(value: str) -> str:
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError("a two-letter country code such as DK or DE")
+    return value.upper()
+
+
 def _http_url(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -137,6 +158,9 @@ VARIABLES: tuple[Var, ...] = (
     Var("session_max_age", "HUB_SESSION_MAX_AGE", _positive_int),
     Var("login_max_attempts", "HUB_LOGIN_MAX_ATTEMPTS", _positive_int),
     Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
+    Var("splynx_sync_interval", "HUB_SPLYNX_SYNC_INTERVAL", _positive_int),
+    Var("splynx_sync_overlap", "HUB_SPLYNX_SYNC_OVERLAP", _non_negative_int),
+    Var("crm_phone_region", "HUB_CRM_PHONE_REGION", _region),
 )
 
 
