@@ -18,8 +18,8 @@ from litestar.template.config import TemplateConfig
 import hub.domains  # noqa: F401  (registers every domain's jobs before a worker starts)
 from hub.system import services
 from hub.system.config import Settings, load_settings
-from web import media, ops, pages, realtime, webhooks, widget
-from web.api import api_keys, attachments, conversations, events, inboxes
+from web import crm_hooks, media, ops, pages, realtime, webhooks, widget
+from web.api import api_keys, attachments, contacts, conversations, crm, events, inboxes
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
 from web.logs import configure as configure_logging
@@ -65,8 +65,11 @@ def create_app(
             *inboxes.handlers,
             *attachments.handlers,
             *events.handlers,
+            *contacts.handlers,
+            *crm.handlers,
             realtime.agent_socket,
             *widget.handlers,
+            *crm_hooks.handlers,
             *webhooks.handlers,
             *media.handlers,
             *pages.handlers,

@@ -83,7 +83,9 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.auth.access import Forbidden, NotFound
     from hub.channels.inboxes import InvalidInbox
     from hub.contacts.identities import InvalidIdentity
+    from hub.contacts.merge import InvalidMerge
     from hub.conversations.lifecycle import InvalidChange
+    from hub.crm.sources import InvalidSource
     from hub.outbox.replies import InvalidReply
     from hub.storage.attachments import AttachmentTooLarge
     from hub.system.crypto import SecretKeyMismatch
@@ -105,4 +107,6 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidChange: handler(422),
         InvalidInbox: handler(422, "invalid_inbox"),
         InvalidReply: handler(422, "invalid_reply"),
+        InvalidSource: handler(422, "invalid_crm_source"),
+        InvalidMerge: handler(422, "invalid_merge"),
     }
