@@ -32,6 +32,13 @@ async def card(contact_id: int) -> dict[str, Any]:
     return result
 
 
+async def any_source() -> bool:
+    """Whether any CRM is connected (the card says so rather than "no customer matches")."""
+    return bool(
+        await connection_pool().fetchval("SELECT EXISTS (SELECT 1 FROM crm_source WHERE active)")
+    )
+
+
 def api_view(data: dict[str, Any]) -> dict[str, Any]:
     """The `crm` part of GET /api/v1/contacts/{id}: the issue's {customer, services, invoices,
     tickets}, with the candidates when the match is ambiguous."""
