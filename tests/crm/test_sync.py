@@ -201,3 +201,28 @@ async def test_one_sync_per_source_at_a_time(crm: Crm) -> None:
     second = await crm.client.post("/api/v1/crm/sync", json={"full": True}, headers=crm.headers)
     assert first.status_code == second.status_code == 202
     assert first.json()["id"] == second.json()["id"]
+
+
+async def test_the_schedule_queues_each_due_source_once(crm: Crm) -> None:
+    from hub.crm.jobs import schedule_crm_syncs
+
+    crm.fake.seed(5)
+    assert await schedule_crm_syncs({}) == 1  # never synced: a full sync
+    assert await schedule_crm_syncs({}) == 0  # queued or running: not again
+    pool = connection_pool()
+
+    async def finished() -> bool:
+        return bool(
+            await pool.fetchval("SELECT status = 'succeeded' FROM crm_sync_run ORDER BY id LIMIT 1")
+        )
+
+    await eventually(finished, timeout=30)
+    run = await pool.fetchrow("SELECT mode, trigger FROM crm_sync_run ORDER BY id LIMIT 1")
+    assert dict(run) == {"mode": "full", "trigger": "cron"}
+    assert await schedule_crm_syncs({}) == 0  # HUB_SPLYNX_SYNC_INTERVAL has not passed
+    await pool.execute("UPDATE crm_sync_run SET created_at = now() - interval '11 minutes'")
+    assert await schedule_crm_syncs({}) == 1
+    assert (
+        await pool.fetchval("SELECT mode FROM crm_sync_run ORDER BY id DESC LIMIT 1")
+        == "incremental"
+    )
