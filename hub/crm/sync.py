@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +64,41 @@ async def _high_waters(conn: asyncpg.Connection, source_id: int) -> dict[str, da
         "SELECT entity, high_water FROM crm_sync_state WHERE source = $1", source_id
     )
     return {r["entity"]: r["high_water"] for r in rows}
+
+
+async def _read_ahead(pages: AsyncIterator[Page]) -> AsyncIterator[tuple[Page, datetime]]:
+    """The pages, each with when the read of the page after it began, reading one page ahead.
+
+    Reading (HTTP and conversion, in Python) and storing (in PostgreSQL) then overlap instead
+    of taking turns. The time a read began bounds what a full sync may mark deleted: a hook
+    may store a record while the read is under way.
+    """
+    queue: asyncio.Queue[tuple[Page, datetime] | Exception | None] = asyncio.Queue(maxsize=1)
+    pool = connection_pool()
+
+    async def produce() -> None:
+        try:
+            page: Page | None = None
+            async for page in pages:
+                # The next read begins as soon as this page is handed over.
+                await queue.put((page, await pool.fetchval("SELECT now()")))
+            await queue.put(None)
+        except Exception as exc:  # handed to the consumer, which raises it
+            await queue.put(exc)
+
+    task = asyncio.create_task(produce(), name="crm-read-ahead")
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task  # cancelled while waiting on the queue or the CRM: it ends at once
 
 
 class Syncer:
@@ -125,7 +162,9 @@ class Syncer:
         if self.progress is not None:
             self.progress(entity, 0, total)
         read_at = await connection_pool().fetchval("SELECT now()")
-        async for page in self.connector.pages(entity, since=since, after_id=after_id):
+        async for page, next_read_at in _read_ahead(
+            self.connector.pages(entity, since=since, after_id=after_id)
+        ):
             for record in page.records:
                 stamp = record.changed_at
                 if stamp is not None and (newest is None or stamp > newest):
@@ -135,7 +174,7 @@ class Syncer:
             self.cursor.update(after_id=after_id, newest=_stamp(newest))
             if self.progress is not None:
                 self.progress(entity, len(page.records) + len(page.bad), total)
-            read_at = await connection_pool().fetchval("SELECT now()")
+            read_at = next_read_at
         async with connection_pool().acquire() as conn, conn.transaction():
             changed: list[int] = []
             if full:
