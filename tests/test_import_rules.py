@@ -163,8 +163,7 @@ def test_modules_stay_small() -> None:
         str(path.relative_to(ROOT)): n
         for package in PACKAGES
         for path in (ROOT / package).rglob("*.py")
-        if "migrations" not in path.parts
-        and (n := len(path.read_text().splitlines())) > MAX_LINES
+        if "migrations" not in path.parts and (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}
 
