@@ -26,17 +26,15 @@ def _decode(raw: str | None) -> Any:
 
 
 async def card(contact_id: int) -> dict[str, Any]:
-    """The card of a contact: {customer, candidates, ambiguous, merge_suggestions}."""
-    raw = await connection_pool().fetchval("SELECT crm_card_json($1)", contact_id)
-    result: dict[str, Any] = _decode(raw)
-    return result
-
-
-async def any_source() -> bool:
-    """Whether any CRM is connected (the card says so rather than "no customer matches")."""
-    return bool(
-        await connection_pool().fetchval("SELECT EXISTS (SELECT 1 FROM crm_source WHERE active)")
+    """The card of a contact: {customer, candidates, ambiguous, merge_suggestions, connected}
+    (`connected`: whether any CRM source is, so a card can say so), in one round trip."""
+    row = await connection_pool().fetchrow(
+        "SELECT crm_card_json($1), EXISTS (SELECT 1 FROM crm_source WHERE active)", contact_id
     )
+    assert row is not None
+    result: dict[str, Any] = _decode(row[0])
+    result["connected"] = bool(row[1])
+    return result
 
 
 def api_view(data: dict[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,8 @@ from web.inbox.viewer import Viewer
 
 async def card_context(contact_id: int, conversation_id: int) -> dict[str, Any]:
     """What `inbox/_crm.html` needs: the card, and whether any CRM is connected at all."""
-    return {
-        "crm": await customers.card(contact_id),
-        "crm_sources": await customers.any_source(),
-        "conversation_id": conversation_id,
-    }
+    crm = await customers.card(contact_id)
+    return {"crm": crm, "crm_sources": crm["connected"], "conversation_id": conversation_id}
 
 
 async def _contact_of(viewer: Viewer, conversation_id: int) -> int:
