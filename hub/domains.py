@@ -7,6 +7,7 @@ benchmarks) do, which keeps the job registry free of imports back into the domai
 
 from hub.auth import jobs as auth_jobs
 from hub.conversations import jobs as conversation_jobs
+from hub.crm import jobs as crm_jobs
 from hub.ingest import jobs as ingest_jobs
 from hub.jobs import queue_check
 from hub.outbox import jobs as outbox_jobs
@@ -17,6 +18,7 @@ from hub.sla import jobs as sla_jobs
 LOADED = (
     auth_jobs,
     conversation_jobs,
+    crm_jobs,
     ingest_jobs,
     outbox_jobs,
     queue_check,

@@ -54,3 +54,25 @@ async def test_demo_conversations_get_the_demo_sla(client: httpx.AsyncClient) ->
         "SELECT resolution_status FROM conversation WHERE status = 'resolved'"
     )
     assert resolved and {r["resolution_status"] for r in resolved} <= {"met", "breached"}
+
+
+async def test_demo_contacts_have_crm_customers(client: httpx.AsyncClient) -> None:
+    from hub.crm.customers import card
+    from hub.db.engine import connection_pool
+
+    assert await load_demo() is True
+    pool = connection_pool()
+    cards = {}
+    for row in await pool.fetch("SELECT id, name FROM contact ORDER BY id"):
+        cards[row["name"]] = await card(row["id"])
+    maria, jonas, peter = cards["Maria Jensen"], cards["Jonas Weber"], cards["Peter Hansen"]
+    assert maria["customer"]["login"] == "mjensen"
+    assert [i["overdue"] for i in maria["customer"]["invoices"]] == [True]
+    # WhatsApp's E.164 meets Splynx's "+49 151 …"; Peter's local "20 12 34 56" reads as Danish.
+    assert jonas["customer"]["status"] == "blocked"
+    assert len(jonas["customer"]["invoices"]) == 2
+    assert peter["customer"]["login"] == "phansen"
+    assert maria["customer"]["source"]["demo"] is True
+    assert cards["Ahmed Karimi"]["customer"] is None
+    assert await load_demo() is False  # the demo CRM is not seeded twice
+    assert await pool.fetchval("SELECT count(*) FROM crm_source") == 1

@@ -18,8 +18,19 @@ from litestar.template.config import TemplateConfig
 import hub.domains  # noqa: F401  (registers every domain's jobs before a worker starts)
 from hub.system import services
 from hub.system.config import Settings, load_settings
-from web import media, ops, pages, realtime, webhooks, widget
-from web.api import api_keys, attachments, conversations, events, inboxes, people, routing, sla
+from web import crm_hooks, media, ops, pages, realtime, webhooks, widget
+from web.api import (
+    api_keys,
+    attachments,
+    contacts,
+    conversations,
+    crm,
+    events,
+    inboxes,
+    people,
+    routing,
+    sla,
+)
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
 from web.logs import configure as configure_logging
@@ -69,8 +80,11 @@ def create_app(
             *people.handlers,
             *attachments.handlers,
             *events.handlers,
+            *contacts.handlers,
+            *crm.handlers,
             realtime.agent_socket,
             *widget.handlers,
+            *crm_hooks.handlers,
             *webhooks.handlers,
             *media.handlers,
             *pages.handlers,

@@ -314,3 +314,12 @@ def email_import(path: Path, inbox_id: int) -> None:
     )
     for error in report.errors[:20]:
         click.echo(f"  error: {error}", err=True)
+
+
+def _register_crm() -> None:
+    from web.crm_cli import register
+
+    register(main, _settings, _check_reachable)
+
+
+_register_crm()

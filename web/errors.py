@@ -84,7 +84,9 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.auth.people import InvalidPeople
     from hub.channels.inboxes import InvalidInbox
     from hub.contacts.identities import InvalidIdentity
+    from hub.contacts.merge import InvalidMerge
     from hub.conversations.lifecycle import InvalidChange
+    from hub.crm.sources import InvalidSource
     from hub.outbox.replies import InvalidReply
     from hub.routing.teams import Conflict
     from hub.sla.policies import InvalidSla
@@ -111,4 +113,6 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidSla: handler(422, "invalid_sla"),
         Conflict: handler(409, "conflict"),
         InvalidPeople: handler(422, "invalid_input"),
+        InvalidSource: handler(422, "invalid_crm_source"),
+        InvalidMerge: handler(422, "invalid_merge"),
     }

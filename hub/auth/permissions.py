@@ -20,6 +20,7 @@ class Permission(StrEnum):
     RUN_DIAGNOSTICS = "diagnostics.run"
     USE_API_KEYS = "api_keys.use"
     MANAGE_SLA = "sla.manage"
+    MANAGE_CRM = "crm.manage"  # CRM sources (credentials) and starting syncs
 
 
 _ALL = frozenset(Role)
@@ -33,6 +34,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.RUN_DIAGNOSTICS: frozenset({Role.ADMIN}),
     Permission.USE_API_KEYS: _ALL,
     Permission.MANAGE_SLA: frozenset({Role.ADMIN}),
+    Permission.MANAGE_CRM: frozenset({Role.ADMIN}),
 }
 
 

@@ -27,6 +27,7 @@ from hub.db.tables import (
     Team,
     TeamMember,
 )
+from hub.demo.crm import seed_demo_crm
 from hub.system.crypto import encrypt_json
 from hub.system.services import current
 
@@ -170,7 +171,11 @@ STORIES = [
 
 
 async def load_demo() -> bool:
-    """Create the demo agents, team, inboxes, contacts and conversations. False if present."""
+    """Create the demo agents, team, inboxes, contacts and conversations. False if present.
+
+    The demo CRM (customers for the card) has a marker of its own, so a demo database made
+    before it existed gets it too."""
+    await seed_demo_crm()
     if await Inbox.exists().where(Inbox.name == _MARKER):
         return False
     secret = current().settings.secret_key

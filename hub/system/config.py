@@ -53,6 +53,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Instance secrets before the last rotation: still accepted for reading (decrypting stored
     # settings, checking tokens), never used to write. See `hub rotate-secret`.
     previous_secret_keys: tuple[str, ...] = ()
+    # CRM sync (hub.crm): seconds between incremental syncs of each source, and how far before
+    # the newest change already read each incremental read starts again.
+    splynx_sync_interval: int = 600
+    splynx_sync_overlap: int = 300
+    crm_phone_region: str = "DK"
 
     @property
     def embedded_database(self) -> bool:
@@ -111,6 +116,22 @@ def _secret(value: str) -> str:
     if len(value) < 32:
         raise ValueError("a random string of at least 32 characters")
     return value
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError("a whole number") from None
+    if number < 0:
+        raise ValueError("a whole number, 0 or more")
+    return number
+
+
+def _region(value: str) -> str:
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError("a two-letter country code such as DK or DE")
+    return value.upper()
 
 
 def _http_url(value: str) -> str:
@@ -189,6 +210,9 @@ VARIABLES: tuple[Var, ...] = (
     Var("allow_custom_provider_urls", "HUB_ALLOW_CUSTOM_PROVIDER_URLS", _bool),
     Var("allow_private_callback_urls", "HUB_ALLOW_PRIVATE_CALLBACK_URLS", _bool),
     Var("previous_secret_keys", "HUB_PREVIOUS_SECRET_KEYS", _secrets, True),
+    Var("splynx_sync_interval", "HUB_SPLYNX_SYNC_INTERVAL", _positive_int),
+    Var("splynx_sync_overlap", "HUB_SPLYNX_SYNC_OVERLAP", _non_negative_int),
+    Var("crm_phone_region", "HUB_CRM_PHONE_REGION", _region),
 )
 
 

@@ -125,7 +125,7 @@ async def test_open_a_conversation(page: Page, desk: Desk) -> None:
     await expect(page.locator("#timeline-items li.tl-note")).to_contain_text("OUT-2231")
     contact = page.locator("#contact")
     await expect(contact).to_contain_text("maria.jensen@example.net")
-    await expect(contact).to_contain_text("Billing (Splynx) — connects in a later release")
+    await expect(contact.locator("#crm-card")).to_contain_text("No CRM is connected")
     await expect(page.locator("#rows li.row.current")).to_contain_text("Maria Jensen")
     # The customer's message is on the left, the composer below, the row marked read.
     box = await first.bounding_box()

@@ -5,16 +5,22 @@ must grow), then `Authorization: Splynx-EA (access_token=…)` on every call, wi
 JSON and internal codes. Token lifetimes run on a `clock` the tests share, so they can expire
 tokens by moving time. Lists honour `main_attributes[…]` filters, `order`, `limit` and `offset`
 and are bare JSON arrays of string-valued records, as Splynx sends them. It can be told to fail
-(`fail_next`, `forbidden`, `expire_*_tokens`) and it logs every request (`requests`) so tests can count round trips.
+(`fail_next`, `forbidden`, `expire_*_tokens`, `expire_tokens_after`, `slow_next`) and it logs every
+request (`requests`) and every record it served (`served`) so tests can count round trips and
+re-fetched records. Lists read in id order are served by a scan from the first matching id, so
+a keyset page costs the same at record 200,000 as at record 0 (the benchmark reads that many).
 """
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import hashlib
 import hmac
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -130,28 +136,32 @@ def _values(value: Any) -> list[str]:
     return [v.strip() for v in str(value).split(",")]
 
 
+_ORDERING = {
+    "=": lambda c: c == 0,
+    "!=": lambda c: c != 0,
+    "<>": lambda c: c != 0,
+    ">": lambda c: c > 0,
+    ">=": lambda c: c >= 0,
+    "<": lambda c: c < 0,
+    "<=": lambda c: c <= 0,
+}
+
+
 def matches(record: dict[str, Any], name: str, condition: Any) -> bool:
     value = str(record.get(name, ""))
     if not isinstance(condition, dict):
         return value == str(condition)
     op, arg = str(condition.get("0", "=")).upper(), condition.get("1", "")
-    checks: dict[str, Callable[[], bool]] = {
-        "=": lambda: _compare(value, str(arg)) == 0,
-        "!=": lambda: _compare(value, str(arg)) != 0,
-        "<>": lambda: _compare(value, str(arg)) != 0,
-        ">": lambda: _compare(value, str(arg)) > 0,
-        ">=": lambda: _compare(value, str(arg)) >= 0,
-        "<": lambda: _compare(value, str(arg)) < 0,
-        "<=": lambda: _compare(value, str(arg)) <= 0,
-        "LIKE": lambda: _like(value, str(arg)),
-        "IN": lambda: any(_compare(value, v) == 0 for v in _values(arg)),
-        "BETWEEN": lambda: (
-            _compare(value, _values(arg)[0]) >= 0 and _compare(value, _values(arg)[-1]) <= 0
-        ),
-    }
-    if op not in checks:
-        raise ValueError(f"unsupported operator {op}")
-    return checks[op]()
+    if op in _ORDERING:
+        return bool(_ORDERING[op](_compare(value, str(arg))))
+    if op == "LIKE":
+        return _like(value, str(arg))
+    if op == "IN":
+        return any(_compare(value, v) == 0 for v in _values(arg))
+    if op == "BETWEEN":
+        bounds = _values(arg)
+        return _compare(value, bounds[0]) >= 0 and _compare(value, bounds[-1]) <= 0
+    raise ValueError(f"unsupported operator {op}")
 
 
 @dataclass
@@ -169,11 +179,16 @@ class FakeSplynx:
     )
     billing: dict[int, dict[str, Any]] = field(default_factory=dict)  # overrides billing-info
     requests: list[Seen] = field(default_factory=list)
+    served: Counter[str] = field(default_factory=Counter)  # records answered, per kind
     forbidden: set[str] = field(default_factory=set)  # path prefixes answered with 403
     last_nonce: int = 0
     _failures: list[tuple[int, float | None, str | None]] = field(default_factory=list)
     _access: dict[str, tuple[float, str]] = field(default_factory=dict)  # token → (exp, refresh)
     _refresh: dict[str, float] = field(default_factory=dict)  # refresh token → expiry
+    _expire_after: int | None = None  # authenticated requests left before tokens expire
+    _slow: list[tuple[float, str | None]] = field(default_factory=list)
+    _ids: dict[str, tuple[int, list[int]]] = field(default_factory=dict)  # kind → (len, sorted)
+    _known: dict[str, tuple[int, set[str]]] = field(default_factory=dict)  # kind → (len, fields)
 
     # Knobs -----------------------------------------------------------------------------------
 
@@ -187,6 +202,21 @@ class FakeSplynx:
         """Server-side expiry the client cannot foresee: its next call meets EXPIRED_ACCESS_TOKEN."""
         now = self.clock()
         self._access = {t: (now - 1, r) for t, (_, r) in self._access.items()}
+
+    def expire_tokens_after(self, n: int) -> None:
+        """Expire every access token once n more authenticated GETs were answered: a token
+        that dies in the middle of a sync (between two pages), whenever the client would
+        have renewed it."""
+        self._expire_after = n
+
+    def slow_next(self, seconds: float, n: int = 1, path: str | None = None) -> None:
+        """Delay the next n answers (to paths starting with `path`, if given) by `seconds`."""
+        self._slow.extend([(seconds, path)] * n)
+
+    def remove(self, kind: str, record_id: int) -> None:
+        """The record is deleted in Splynx."""
+        del self.records[kind][record_id]
+        self._ids.pop(kind, None)
 
     def expire_refresh_tokens(self) -> None:
         now = self.clock()
@@ -237,6 +267,8 @@ class FakeSplynx:
         table = self.records[kind]
         record_id = int(fields.pop("id", max(table, default=0) + 1))
         table[record_id] = {"id": str(record_id), **{k: wire(v) for k, v in fields.items()}}
+        self._ids.pop(kind, None)
+        self._known.pop(kind, None)
         return record_id
 
     def update(self, kind: str, record_id: int, **fields: Any) -> dict[str, Any]:
@@ -246,6 +278,14 @@ class FakeSplynx:
         if kind in UPDATED_FIELD and UPDATED_FIELD[kind] not in fields:
             record[UPDATED_FIELD[kind]] = self.stamp()
         return record
+
+    def spread(self, days: float = 40) -> FakeSplynx:
+        """Change stamps a day apart per record (id 1 newest), so an incremental read's
+        overlap holds exactly the newest record of each kind."""
+        for kind, name in UPDATED_FIELD.items():
+            for record_id, record in self.records[kind].items():
+                record[name] = self.stamp(days + record_id)
+        return self
 
     def seed(self, n_customers: int) -> FakeSplynx:
         """n customers (ids 1..n) with services, invoices and tickets; the same data every time.
@@ -449,27 +489,64 @@ class FakeSplynx:
         }
         return {**info, **self.billing.get(customer_id, {})}
 
+    def _sorted_ids(self, kind: str) -> list[int]:
+        table = self.records[kind]
+        cached = self._ids.get(kind)
+        if cached is None or cached[0] != len(table):
+            cached = (len(table), sorted(table))
+            self._ids[kind] = cached
+        return cached[1]
+
+    def _fields(self, kind: str) -> set[str]:
+        table = self.records[kind]
+        cached = self._known.get(kind)
+        if cached is None or cached[0] != len(table):
+            cached = (
+                len(table),
+                set().union(*(r.keys() for r in table.values())) if table else set(),
+            )
+            self._known[kind] = cached
+        return cached[1]
+
     def _list(
         self, kind: str, query: dict[str, Any], scope: dict[str, str] | None = None
     ) -> list[dict[str, Any]]:
-        rows = [
-            r
-            for r in self.records[kind].values()
-            if not scope or all(r.get(k) == v for k, v in scope.items())
-        ]
+        table = self.records[kind]
         attributes = query.get("main_attributes", {})
         if not isinstance(attributes, dict):
             raise ValueError("main_attributes must be an array")
-        known = (
-            set().union(*(r.keys() for r in self.records[kind].values()))
-            if self.records[kind]
-            else set()
-        )
-        for name, condition in attributes.items():
+        known = self._fields(kind)
+        for name in attributes:
             if known and name not in known:
                 raise ValueError(f"Unknown attribute {name}")
-            rows = [r for r in rows if matches(r, name, condition)]
         order = query.get("order") or {"id": "ASC"}
+        offset = int(query.get("offset") or 0)
+        limit = query.get("limit")
+        wanted = offset + int(limit) if limit not in (None, "") else None
+
+        def keep(row: dict[str, Any]) -> bool:
+            if scope and not all(row.get(k) == v for k, v in scope.items()):
+                return False
+            return all(matches(row, name, cond) for name, cond in attributes.items())
+
+        if {k: str(v).upper() for k, v in order.items()} == {"id": "ASC"}:
+            # Id order: scan from the first id the filter allows, stop once the page is full.
+            ids = self._sorted_ids(kind)
+            start = 0
+            by_id = attributes.get("id")
+            if isinstance(by_id, dict) and str(by_id.get("0")) in (">", ">="):
+                bound = int(str(by_id.get("1")))
+                pick = bisect.bisect_right if str(by_id.get("0")) == ">" else bisect.bisect_left
+                start = pick(ids, bound)
+            found: list[dict[str, Any]] = []
+            for record_id in ids[start:] if start else ids:
+                row = table[record_id]
+                if keep(row):
+                    found.append(row)
+                    if wanted is not None and len(found) >= wanted:
+                        break
+            return found[offset:]
+        rows = [r for r in table.values() if keep(r)]
         for name, direction in reversed(list(order.items())):
             numeric = all(_number(str(r.get(name, ""))) is not None for r in rows)
 
@@ -479,13 +556,15 @@ class FakeSplynx:
                 return _number(text) if numeric else text
 
             rows.sort(key=key, reverse=str(direction).upper() == "DESC")
-        offset = int(query.get("offset") or 0)
-        limit = query.get("limit")
-        return rows[offset : offset + int(limit)] if limit not in (None, "") else rows[offset:]
+        return rows[offset:wanted]
 
-    def _read(self, path: str, query: dict[str, Any]) -> Response[Any]:
+    def _read(self, path: str, query: dict[str, Any], *, head: bool = False) -> Response[Any]:
+        # HEAD counts records without serving them.
+        served = Counter[str]() if head else self.served
         if path in COLLECTIONS:
-            return Response(self._list(COLLECTIONS[path], query))
+            found = self._list(COLLECTIONS[path], query)
+            served[COLLECTIONS[path]] += len(found)
+            return Response(found)
         services = _SERVICES.fullmatch(path)
         if services:
             customer, service = services.groups()
@@ -493,9 +572,12 @@ class FakeSplynx:
                 found = self.records["internet_service"].get(int(service))
                 if found is None or found["customer_id"] != customer:
                     return error(404, "NOT_FOUND", "Service not found")
+                served["internet_service"] += 1
                 return Response(found)
             scope = None if customer == "0" else {"customer_id": customer}
-            return Response(self._list("internet_service", query, scope))
+            listed = self._list("internet_service", query, scope)
+            served["internet_service"] += len(listed)
+            return Response(listed)
         one = _ONE.fullmatch(path)
         if one and one.group(1) == "admin/customers/billing-info":
             if int(one.group(2)) not in self.records["customer"]:
@@ -505,6 +587,7 @@ class FakeSplynx:
             found = self.records[COLLECTIONS[one.group(1)]].get(int(one.group(2)))
             if found is None:
                 return error(404, "NOT_FOUND", "Not found")
+            served[COLLECTIONS[one.group(1)]] += 1
             return Response(found)
         return error(404, "NOT_FOUND", f"Unknown endpoint {path}")
 
@@ -512,6 +595,11 @@ class FakeSplynx:
         path = path.strip("/")
         pairs = parse_qsl(request.scope["query_string"].decode(), keep_blank_values=True)
         self.requests.append(Seen(request.method, path, dict(pairs)))
+        for index, (seconds, prefix) in enumerate(self._slow):
+            if prefix is None or path.startswith(prefix):
+                del self._slow[index]
+                await asyncio.sleep(seconds)
+                break
         for index, (status, retry_after, prefix) in enumerate(self._failures):
             if prefix is None or path.startswith(prefix):
                 del self._failures[index]
@@ -530,12 +618,18 @@ class FakeSplynx:
         denied = self._denied(request.headers.get("authorization", ""))
         if denied is not None:
             return denied
+        if self._expire_after is not None and request.method == "GET":
+            self._expire_after -= 1
+            if self._expire_after < 0:
+                self._expire_after = None
+                self.expire_access_tokens()
+                return error(401, "EXPIRED_ACCESS_TOKEN", "Access token expired")
         if any(path.startswith(prefix) for prefix in self.forbidden):
             return error(403, "FORBIDDEN", "Permission denied")
         if request.method not in ("GET", "HEAD"):
             return error(405, "METHOD_DISABLED", f"{request.method} is not available in the fake")
         try:
-            return self._read(path, nest(pairs))
+            return self._read(path, nest(pairs), head=request.method == "HEAD")
         except ValueError as exc:
             return error(400, "INVALID_INPUT_DATA", str(exc))
 

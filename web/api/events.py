@@ -1,4 +1,4 @@
-"""The event feed (for polling clients) and contacts."""
+"""The event feed (for polling clients) and the agents list."""
 
 from __future__ import annotations
 
@@ -33,36 +33,6 @@ async def list_events(
     return EventList(items=await events.events_after(after, limit=limit, inbox_ids=visible))
 
 
-@get("/api/v1/contacts/{contact_id:int}", tags=["contacts"])
-async def get_contact(principal: Principal, contact_id: int) -> dict[str, Any]:
-    """A contact with its identities across channels and the conversations you may see."""
-    detail = await identities.contact_detail(contact_id)
-    if detail is None:
-        raise access.NotFound(f"no contact {contact_id}")
-    visible = await access.visible_inbox_ids(principal.agent)
-    pool = connection_pool()
-    rows = await pool.fetch(
-        "SELECT id, ref, inbox, status, subject, last_message_at FROM conversation WHERE contact = $1"
-        " AND ($2::int[] IS NULL OR inbox = ANY($2::int[])) ORDER BY last_message_at DESC LIMIT 50",
-        contact_id,
-        visible,
-    )
-    if visible is not None and not rows:
-        raise access.NotFound(f"no contact {contact_id}")
-    detail["conversations"] = [
-        {
-            "id": r["id"],
-            "ref": r["ref"],
-            "inbox_id": r["inbox"],
-            "status": r["status"],
-            "subject": r["subject"],
-            "last_message_at": r["last_message_at"],
-        }
-        for r in rows
-    ]
-    return detail
-
-
 @get("/api/v1/agents", tags=["agents"])
 async def list_agents(principal: Principal) -> dict[str, list[dict[str, Any]]]:
     """Active agents (for assignment)."""
@@ -92,4 +62,4 @@ async def revoke_widget_sessions(principal: Principal, contact_id: int) -> dict[
     return {"visitors": revoked}
 
 
-handlers = [list_events, get_contact, list_agents, revoke_widget_sessions]
+handlers = [list_events, list_agents, revoke_widget_sessions]

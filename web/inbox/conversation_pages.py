@@ -14,6 +14,7 @@ from hub.channels.contract import UnknownChannel, adapter_class
 from hub.conversations import inbox_views, listing
 from hub.system.crypto import decrypt_json
 from hub.system.services import current
+from web.inbox.crm_pages import card_context
 from web.inbox.list_pages import list_context
 from web.inbox.listing import ListQuery, fetch_page
 from web.inbox.render import channel_name, html, when
@@ -96,14 +97,13 @@ async def conversation_page(
     # not be newer than what the rest of the page shows. The rest is independent: in parallel.
     nav = await inbox_views.navigation(viewer.agent, viewer.visible)
 
-    async def conversation_and_contact() -> tuple[dict[str, Any], dict[str, Any]]:
+    async def conversation_and_contact() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         conversation = await _conversation(conversation_id, viewer)
+        contact_id = int(conversation["contact"]["id"])
         contact = await inbox_views.contact_card(
-            int(conversation["contact"]["id"]),
-            current_conversation=conversation_id,
-            visible=viewer.visible,
+            contact_id, current_conversation=conversation_id, visible=viewer.visible
         )
-        return conversation, contact
+        return conversation, contact, await card_context(contact_id, conversation_id)
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -112,7 +112,7 @@ async def conversation_page(
             timeline = group.create_task(_timeline(conversation_id))
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None  # e.g. NotFound: answered as a 404 page
-    conversation, contact = first.result()
+    conversation, contact, crm = first.result()
     items, next_cursor = page.result()
     messages, earlier = timeline.result()
     limits = _limits(conversation)
@@ -125,6 +125,7 @@ async def conversation_page(
         limits=limits,
         outside_window=_outside_window(conversation, limits),
         templates=await _templates(conversation, limits),
+        **crm,
     )
     return html("inbox/conversation.html", context, host=viewer.host)
 

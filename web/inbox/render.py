@@ -96,6 +96,13 @@ def stamp(ctx: Context, value: str | dt.datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M %Z") if at else ""
 
 
+def money(value: float | int | str | None) -> str:
+    """An amount from the CRM (a JSON number) with two decimals; '' when unknown."""
+    if value is None or value == "":
+        return ""
+    return f"{float(value):,.2f}"
+
+
 def iso(value: str | dt.datetime | None) -> str:
     at = when(value)
     return at.isoformat() if at else ""
@@ -154,6 +161,7 @@ def _environment() -> Environment:
         day_label=day_label,
         stamp=stamp,
         iso=iso,
+        money=money,
         filesize=filesize,
         channel_name=channel_name,
         channel_icon=channel_icon,

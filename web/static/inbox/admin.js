@@ -104,3 +104,21 @@ if (keyRows) {
     }
   });
 }
+
+// CRM: start a sync; the log below shows it once the page is reloaded.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-crm-sync]");
+  if (!button) return;
+  button.disabled = true;
+  try {
+    const run = await api("POST", "/api/v1/crm/sync", {
+      source_id: Number(button.dataset.crmSync),
+      full: "full" in button.dataset,
+    });
+    toast(`Sync run ${run.id} is ${run.status}.`);
+    setTimeout(() => window.location.reload(), 1500);
+  } catch (error) {
+    toast(error.message);
+    button.disabled = false;
+  }
+});

@@ -4,6 +4,7 @@
 import { installChrome } from "./chrome.js";
 import { Composer } from "./composer.js";
 import { OpenConversation } from "./conversation.js";
+import { CrmCard } from "./crm.js";
 import { installShortcuts } from "./keys.js";
 import { ConversationList } from "./list.js";
 import { Live } from "./live.js";
@@ -23,6 +24,9 @@ const conversation = main ? new OpenConversation(main, { list, agentId: Number(b
 const composerForm = document.getElementById("composer");
 const composer = conversation && composerForm ? new Composer(composerForm, { conversation, list }) : null;
 
+const contactAside = document.getElementById("contact");
+const crmCard = conversation && contactAside ? new CrmCard(contactAside, conversation.id) : null;
+
 installShortcuts({ list, conversation, composer });
 
 function onEvent(event) {
@@ -39,11 +43,15 @@ function onEvent(event) {
     } else {
       list.scheduleRefresh();
     }
+  } else if (event.type === "crm.updated") {
+    if (crmCard) crmCard.scheduleRefresh();
   } else if (event.type === "message.updated") {
     conversation.refreshMessage(event.data.id);
   } else if (event.type === "conversation.updated" || event.type === "conversation.created") {
     conversation.scheduleHeaderRefresh();
     list.scheduleRefresh();
+    // A merge or unmerge moved this conversation to another contact: another customer, maybe.
+    if (crmCard && event.data && event.data.changed && "contact_id" in event.data.changed) crmCard.scheduleRefresh();
   }
 }
 
