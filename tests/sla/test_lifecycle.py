@@ -197,7 +197,8 @@ async def test_each_breach_is_announced_once_across_sweepers(
     clock.advance(dt.timedelta(minutes=10))
     # Three sweeps at once (and the worker's own cron may join them): each breach exactly once.
     results = await asyncio.gather(tracking.sweep(limit=7), tracking.sweep(limit=7), _sweep())
-    assert sum(r["breached"] for r in results) == 30
+    # The worker's own cron sweep may take some of them: the database says who announced what.
+    assert sum(r["breached"] for r in results) <= 30
     conn = await asyncpg.connect(clean_db)
     try:
         counts = await conn.fetch(
