@@ -9,6 +9,7 @@ from hub.auth import jobs as auth_jobs
 from hub.conversations import jobs as conversation_jobs
 from hub.ingest import jobs as ingest_jobs
 from hub.jobs import queue_check
+from hub.notifications import jobs as notification_jobs
 from hub.outbox import jobs as outbox_jobs
 from hub.realtime import jobs as realtime_jobs
 from hub.sla import jobs as sla_jobs
@@ -17,6 +18,7 @@ LOADED = (
     auth_jobs,
     conversation_jobs,
     ingest_jobs,
+    notification_jobs,
     outbox_jobs,
     queue_check,
     realtime_jobs,

@@ -84,6 +84,8 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.channels.inboxes import InvalidInbox
     from hub.contacts.identities import InvalidIdentity
     from hub.conversations.lifecycle import InvalidChange
+    from hub.notifications.kinds import InvalidPreference
+    from hub.notifications.mentions import InvalidMention
     from hub.outbox.replies import InvalidReply
     from hub.sla.policies import InvalidSla
     from hub.storage.attachments import AttachmentTooLarge
@@ -107,4 +109,6 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidInbox: handler(422, "invalid_inbox"),
         InvalidReply: handler(422, "invalid_reply"),
         InvalidSla: handler(422, "invalid_sla"),
+        InvalidPreference: handler(422, "invalid_preference"),
+        InvalidMention: handler(422, "invalid_mention"),
     }
