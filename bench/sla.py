@@ -68,9 +68,7 @@ async def prepare(pool, count: int) -> tuple[int, int]:  # type: ignore[no-untyp
         )
         await conn.execute("DELETE FROM sla_policy WHERE name = 'bench'")
         await conn.execute("DELETE FROM business_hours WHERE name = 'bench'")
-        holidays = [
-            {"start": "2026-12-25", "end": "2026-12-26", "yearly": True, "name": "Christmas"}
-        ]
+        holidays = [{"start": "2026-12-25", "end": "2026-12-26", "yearly": True, "name": "Christmas"}]
         hours = await conn.fetchval(
             "INSERT INTO business_hours (name, timezone, weekly, holidays) VALUES"
             " ('bench', 'Europe/Berlin', $1::jsonb, $2::jsonb) RETURNING id",
@@ -105,7 +103,9 @@ async def prepare(pool, count: int) -> tuple[int, int]:  # type: ignore[no-untyp
                 policy, created_at=created, priority=row["priority"], status="open", now=now
             )
             values = engine.columns(state)
-            rows.append((row["id"], policy_id, engine.encode(state), *(values[c] for c in columns)))
+            rows.append(
+                (row["id"], policy_id, engine.encode(state), *(values[c] for c in columns))
+            )
         await conn.execute(
             "CREATE TEMP TABLE sla_load (id int, sla_policy int, sla_state jsonb, "
             + ", ".join(
@@ -149,9 +149,7 @@ async def main() -> None:
         print(f"conversations: {total:,}")
         started = time.perf_counter()
         policy_id, prepared = await prepare(pool, args.open)
-        print(
-            f"prepared {prepared:,} open conversations with SLA state in {time.perf_counter() - started:.1f} s"
-        )
+        print(f"prepared {prepared:,} open conversations with SLA state in {time.perf_counter() - started:.1f} s")
 
         # Events are published only to other processes; nobody listens here.
         async def no_publish(_: object) -> None:
@@ -177,9 +175,7 @@ async def main() -> None:
         t0 = time.perf_counter()
         counts = await tracking.sweep()
         backlog_ms = (time.perf_counter() - t0) * 1000
-        print(
-            f"sweep after a day without workers: {backlog_ms:.0f} ms for {sum(counts.values()):,} alerts"
-        )
+        print(f"sweep after a day without workers: {backlog_ms:.0f} ms for {sum(counts.values()):,} alerts")
         clock.reset()
 
         admin = AgentInfo(id=1, email="ada@isp.example", name="Ada", role="admin")
@@ -197,9 +193,7 @@ async def main() -> None:
             times = []
             for n in range(args.runs + 10):
                 t0 = time.perf_counter()
-                items, _ = await list_conversations(
-                    filters, agent=who, visible_inboxes=visible, limit=25
-                )
+                items, _ = await list_conversations(filters, agent=who, visible_inboxes=visible, limit=25)
                 if n >= 10:
                     times.append((time.perf_counter() - t0) * 1000)
             print(f"list {name}: {stats(times)}, {len(items)} on the first page")
