@@ -7,6 +7,7 @@ import { OpenConversation } from "./conversation.js";
 import { installShortcuts } from "./keys.js";
 import { ConversationList } from "./list.js";
 import { Live } from "./live.js";
+import { Bell } from "./notifications.js";
 import { installCountdown } from "./sla.js";
 
 installChrome();
@@ -25,7 +26,15 @@ const composer = conversation && composerForm ? new Composer(composerForm, { con
 
 installShortcuts({ list, conversation, composer });
 
+const bellRoot = document.getElementById("bell-root");
+const bell = bellRoot ? new Bell(bellRoot) : null;
+if (bell) bell.load();
+
 function onEvent(event) {
+  if (event.type.startsWith("notification.")) {
+    if (bell) bell.onEvent(event);
+    return;
+  }
   const here = conversation && event.conversation_id === conversation.id;
   if (!here) {
     if (event.type.startsWith("conversation.") || event.type === "message.created") list.scheduleRefresh();
