@@ -19,7 +19,16 @@ import hub.domains  # noqa: F401  (registers every domain's jobs before a worker
 from hub.system import services
 from hub.system.config import Settings, load_settings
 from web import media, ops, pages, realtime, webhooks, widget
-from web.api import api_keys, attachments, conversations, events, inboxes, notifications, sla
+from web.api import (
+    api_keys,
+    attachments,
+    conversations,
+    events,
+    inboxes,
+    notifications,
+    sla,
+    slack,
+)
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
 from web.logs import configure as configure_logging
@@ -65,6 +74,7 @@ def create_app(
             *inboxes.handlers,
             *sla.handlers,
             *notifications.handlers,
+            *slack.handlers,
             *attachments.handlers,
             *events.handlers,
             realtime.agent_socket,

@@ -86,6 +86,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.conversations.lifecycle import InvalidChange
     from hub.notifications.kinds import InvalidPreference
     from hub.notifications.mentions import InvalidMention
+    from hub.notifications.slack import InvalidSlackConfig
     from hub.outbox.replies import InvalidReply
     from hub.sla.policies import InvalidSla
     from hub.storage.attachments import AttachmentTooLarge
@@ -111,4 +112,5 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidSla: handler(422, "invalid_sla"),
         InvalidPreference: handler(422, "invalid_preference"),
         InvalidMention: handler(422, "invalid_mention"),
+        InvalidSlackConfig: handler(422, "invalid_slack_config"),
     }

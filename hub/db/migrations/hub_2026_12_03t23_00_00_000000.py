@@ -66,7 +66,7 @@ STATEMENTS = [
         ts text,
         created_at timestamptz NOT NULL DEFAULT now(),
         sent_at timestamptz,
-        CONSTRAINT slack_post_once UNIQUE (event, channel))""",
+        CONSTRAINT slack_post_once UNIQUE (event))""",
     "CREATE INDEX slack_post_pending_idx ON slack_post (next_attempt_at) WHERE status = 'pending'",
     # Existing installations start both subscribers at the present: no notifications about the past.
     "INSERT INTO event_cursor (subscriber, last_id) SELECT 'notifications', coalesce(max(id), 0)"
