@@ -40,6 +40,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_max_age: int = 14 * 24 * 3600
     login_max_attempts: int = 5
     login_window_seconds: int = 900
+    # The hub's own SMTP server, for mail to agents (notification digests), not to customers.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    notify_email_minutes: int = 10
 
     @property
     def embedded_database(self) -> bool:
@@ -137,6 +145,13 @@ VARIABLES: tuple[Var, ...] = (
     Var("session_max_age", "HUB_SESSION_MAX_AGE", _positive_int),
     Var("login_max_attempts", "HUB_LOGIN_MAX_ATTEMPTS", _positive_int),
     Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
+    Var("smtp_host", "HUB_SMTP_HOST", str),
+    Var("smtp_port", "HUB_SMTP_PORT", _port),
+    Var("smtp_security", "HUB_SMTP_SECURITY", _choice("starttls", "ssl", "none")),
+    Var("smtp_username", "HUB_SMTP_USERNAME", str),
+    Var("smtp_password", "HUB_SMTP_PASSWORD", str, True),
+    Var("smtp_from", "HUB_SMTP_FROM", _email),
+    Var("notify_email_minutes", "HUB_NOTIFY_EMAIL_MINUTES", _positive_int),
 )
 
 
