@@ -10,6 +10,7 @@ from hub.conversations import jobs as conversation_jobs
 from hub.crm import jobs as crm_jobs
 from hub.ingest import jobs as ingest_jobs
 from hub.jobs import queue_check
+from hub.notifications import jobs as notification_jobs
 from hub.outbox import jobs as outbox_jobs
 from hub.realtime import jobs as realtime_jobs
 from hub.routing import jobs as routing_jobs
@@ -20,6 +21,7 @@ LOADED = (
     conversation_jobs,
     crm_jobs,
     ingest_jobs,
+    notification_jobs,
     outbox_jobs,
     queue_check,
     realtime_jobs,

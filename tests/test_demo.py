@@ -27,6 +27,8 @@ async def test_demo_is_realistic_and_idempotent(client: httpx.AsyncClient) -> No
     email, password = DEMO_LOGINS["agent"]
     login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert login.status_code == 200
+    bell = await client.get("/api/v1/notifications", params={"unread": "true"})
+    assert bell.json()["unread_count"] >= 2  # the demo agent's bell is not empty
 
 
 async def test_demo_conversations_get_the_demo_sla(client: httpx.AsyncClient) -> None:

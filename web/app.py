@@ -27,9 +27,11 @@ from web.api import (
     crm,
     events,
     inboxes,
+    notifications,
     people,
     routing,
     sla,
+    slack,
 )
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
@@ -78,6 +80,8 @@ def create_app(
             *sla.handlers,
             *routing.handlers,
             *people.handlers,
+            *notifications.handlers,
+            *slack.handlers,
             *attachments.handlers,
             *events.handlers,
             *contacts.handlers,

@@ -87,6 +87,9 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.contacts.merge import InvalidMerge
     from hub.conversations.lifecycle import InvalidChange
     from hub.crm.sources import InvalidSource
+    from hub.notifications.kinds import InvalidPreference
+    from hub.notifications.mentions import InvalidMention
+    from hub.notifications.slack import InvalidSlackConfig
     from hub.outbox.replies import InvalidReply
     from hub.routing.teams import Conflict
     from hub.sla.policies import InvalidSla
@@ -115,4 +118,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidPeople: handler(422, "invalid_input"),
         InvalidSource: handler(422, "invalid_crm_source"),
         InvalidMerge: handler(422, "invalid_merge"),
+        InvalidPreference: handler(422, "invalid_preference"),
+        InvalidMention: handler(422, "invalid_mention"),
+        InvalidSlackConfig: handler(422, "invalid_slack_config"),
     }

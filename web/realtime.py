@@ -18,10 +18,11 @@ from litestar.exceptions import WebSocketDisconnect
 
 from hub.auth import access
 from hub.db.engine import connection_pool
+from hub.notifications import presence
 from hub.realtime import events
+from hub.routing import availability
 from hub.system.services import current
 from hub.system.tasks import cancel
-from web import presence
 from web.security import SUBPROTOCOL, principal_from
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ _encoder = msgspec.json.Encoder()
 @dataclass(eq=False)
 class Subscriber:
     inboxes: set[int] | None  # None: every inbox
+    agent_id: int | None = None
     queue: asyncio.Queue[tuple[events.Event, bytes]] = field(default_factory=asyncio.Queue)
     overflowed: bool = False
     # Set when access may have changed (membership, logout, revoked key): the socket checks its
@@ -44,6 +46,9 @@ class Subscriber:
     recheck: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wants(self, event: events.Event) -> bool:
+        if event.agent_id is not None:
+            # An agent's own notification: never anyone else's, whatever inboxes they see.
+            return event.agent_id == self.agent_id
         return self.inboxes is None or event.inbox_id in self.inboxes
 
 
@@ -52,6 +57,7 @@ class Relay:
         self.subscribers: set[Subscriber] = set()
         self.last_id = 0
         self._task: asyncio.Task[None] | None = None
+        self._presence: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -60,11 +66,26 @@ class Relay:
         fanout = current().fanout
         await fanout.subscribe([events.CHANNEL])
         self._task = asyncio.create_task(self._listen(), name="realtime-relay")
+        self._presence = asyncio.create_task(self._heartbeat(), name="agent-presence")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            await cancel(self._task)
-            self._task = None
+        for task in (self._task, self._presence):
+            if task is not None:
+                await cancel(task)
+        self._task = self._presence = None
+
+    def connected_agents(self) -> set[int]:
+        return {s.agent_id for s in self.subscribers if s.agent_id is not None}
+
+    async def _heartbeat(self) -> None:
+        """Record which agents have a socket open here, so notifications know who is online."""
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            try:
+                await presence.touch(sorted(self.connected_agents()))
+                await availability.touch(sorted(self.connected_agents()))
+            except Exception:
+                log.exception("could not record agent presence")
 
     async def _listen(self) -> None:
         fanout = current().fanout
@@ -109,8 +130,8 @@ class Relay:
                 continue
             sub.queue.put_nowait((event, encoded))
 
-    def register(self, inboxes: list[int] | None) -> Subscriber:
-        sub = Subscriber(None if inboxes is None else set(inboxes))
+    def register(self, inboxes: list[int] | None, agent_id: int | None = None) -> Subscriber:
+        sub = Subscriber(None if inboxes is None else set(inboxes), agent_id)
         self.subscribers.add(sub)
         return sub
 
@@ -140,9 +161,11 @@ async def _first_after(socket: WebSocket) -> int | None:
     return None
 
 
-async def _backfill(socket: WebSocket, last: int, inboxes: list[int] | None) -> int:
+async def _backfill(socket: WebSocket, last: int, inboxes: list[int] | None, agent_id: int) -> int:
     while True:
-        page = await events.events_after(last, limit=BACKFILL_PAGE, inbox_ids=inboxes)
+        page = await events.events_after(
+            last, limit=BACKFILL_PAGE, inbox_ids=inboxes, agent_id=agent_id
+        )
         for event in page:
             await socket.send_bytes(_encoder.encode(event))
             last = event.id
@@ -166,13 +189,18 @@ async def agent_socket(socket: WebSocket) -> None:
     offered = socket.scope.get("subprotocols") or ()
     await socket.accept(subprotocols=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     inboxes = await access.visible_inbox_ids(principal.agent)
-    sub = relay.register(inboxes)
-    agent_id = principal.agent.id  # `principal` is re-read below and may become None
-    await presence.connected(agent_id)
+    agent_id = principal.agent.id
+    sub = relay.register(inboxes, agent_id)
+    await presence.touch([agent_id])
+    await availability.touch([agent_id])  # routing: seen now (away after absence)
     try:
         after = await _first_after(socket)
         # Without a resume point the socket starts live, from what this process has relayed.
-        last = await _backfill(socket, after, inboxes) if after is not None else relay.last_id
+        last = (
+            await _backfill(socket, after, inboxes, agent_id)
+            if after is not None
+            else relay.last_id
+        )
         resume: asyncio.Queue[int] = asyncio.Queue()
         reader = asyncio.create_task(_read(socket, resume))
         loop = asyncio.get_running_loop()
@@ -203,7 +231,7 @@ async def agent_socket(socket: WebSocket) -> None:
                     inboxes = await access.visible_inbox_ids(principal.agent)
                     sub.inboxes = None if inboxes is None else set(inboxes)
                 if wanted in done:
-                    last = await _backfill(socket, min(last, wanted.result()), inboxes)
+                    last = await _backfill(socket, min(last, wanted.result()), inboxes, agent_id)
                 if getter in done:
                     event, encoded = getter.result()
                     if not sub.wants(event):
@@ -223,7 +251,10 @@ async def agent_socket(socket: WebSocket) -> None:
         return
     finally:
         relay.unregister(sub)
-        await presence.disconnected(agent_id)
+        if agent_id not in relay.connected_agents():
+            await presence.leave(agent_id)
+            # The last tab closed: routing counts the absence from now.
+            await availability.touch([agent_id])
 
 
 def _same_origin(socket: WebSocket) -> bool:

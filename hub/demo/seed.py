@@ -28,6 +28,8 @@ from hub.db.tables import (
     TeamMember,
 )
 from hub.demo.crm import seed_demo_crm
+from hub.notifications import notify
+from hub.notifications.kinds import Kind
 from hub.system.crypto import encrypt_json
 from hub.system.services import current
 
@@ -206,7 +208,33 @@ async def load_demo() -> bool:
             await InboxMember.insert(InboxMember(inbox=row[0]["id"], agent=alice.id))
         for story in STORIES:
             await _story(story, inbox_ids, agents, team, now)
+    await _notifications(alice.id)
     return True
+
+
+async def _notifications(alice: int) -> None:
+    """A few unread notifications for the demo agent's bell (the subscriber adds the customer
+    messages in her conversations as it reads the demo's events)."""
+    rows = await Conversation.raw(
+        "SELECT id, ref, subject FROM conversation WHERE status = 'open' ORDER BY id LIMIT 2"
+    )
+    if len(rows) < 2:
+        return
+    first, second = rows
+    await notify(
+        agent_ids=[alice],
+        conversation_id=first["id"],
+        kind=Kind.MENTION,
+        title=f"Ada Admin mentioned you in #{first['ref']}",
+        body="@Alice Agent could you call the customer back this afternoon?",
+    )
+    await notify(
+        agent_ids=[alice],
+        conversation_id=second["id"],
+        kind=Kind.SLA_WARNING,
+        title=f"SLA at risk on #{second['ref']}: first response",
+        body=second["subject"] or "",
+    )
 
 
 async def _sla_policy(team: int) -> None:

@@ -28,8 +28,11 @@ async def create_reply(
     attachments: Sequence[dict[str, Any]] = (),
     template: dict[str, Any] | None = None,
     limits: dict[str, Any] | None = None,
+    mentions: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Store a reply (`pending`) or a private note; the caller enqueues dispatch for replies."""
+    """Store a reply (`pending`) or a private note; the caller enqueues dispatch for replies.
+
+    `mentions` (checked by hub.notifications.mentions) are kept in a note's meta."""
     text = text.strip()
     if not text and not attachments and not template:
         raise InvalidReply("a message needs text, an attachment or a template")
@@ -43,7 +46,11 @@ async def create_reply(
             raise InvalidReply("this channel cannot send attachments")
     kind = "note" if private else "message"
     status = "received" if private else "pending"
+    if mentions and not private:
+        raise InvalidReply("only private notes can mention agents and teams")
     meta: dict[str, Any] = {"template": template} if template else {}
+    if mentions:
+        meta["mentions"] = list(mentions)
     async with connection_pool().acquire() as conn, conn.transaction():
         conv = await conn.fetchrow(
             "SELECT id, inbox, last_inbound_at FROM conversation WHERE id = $1 FOR UPDATE",

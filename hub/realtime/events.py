@@ -23,13 +23,19 @@ log = logging.getLogger(__name__)
 CHANNEL = "hub_events"
 
 
-class Event(msgspec.Struct, frozen=True):
+class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     id: int
     type: str
     conversation_id: int | None
     inbox_id: int | None
     data: dict[str, Any]
     created_at: str
+    # Set on events for one agent alone (a notification): only that agent may receive them.
+    # Left out of the JSON when unset, so every other event keeps its shape.
+    agent_id: int | None = None
+
+    def visible_to(self, agent_id: int | None) -> bool:
+        return self.agent_id is None or self.agent_id == agent_id
 
 
 _decoder = msgspec.json.Decoder(list[Event])
@@ -151,22 +157,37 @@ async def stop() -> None:
 
 
 async def events_after(
-    after: int, *, limit: int = 500, inbox_ids: Sequence[int] | None = None
+    after: int,
+    *,
+    limit: int = 500,
+    inbox_ids: Sequence[int] | None = None,
+    agent_id: int | None = None,
 ) -> list[Event]:
-    """Committed events with id > after, oldest first; `inbox_ids` limits them to what an agent sees."""
+    """Committed events with id > after, oldest first, limited to what one agent may see.
+
+    `inbox_ids` limits them to those inboxes (None: every inbox); `agent_id` is the reader, who
+    also gets the events addressed to them alone and never anyone else's. Without `agent_id` (the
+    relay, which filters per socket itself) events for single agents are included.
+    """
     pool = connection_pool()
     query = (
-        "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'type', type, 'conversation_id', conversation,"
+        "SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('agent_id', agent))"
+        " || jsonb_build_object('id', id, 'type', type, 'conversation_id', conversation,"
         " 'inbox_id', inbox, 'data', data, 'created_at', created_at) ORDER BY id), '[]'::jsonb) FROM"
         " (SELECT * FROM event WHERE id > $1 {filter} ORDER BY id LIMIT $2) e"
     )
+    args: list[Any] = [after, limit]
+    conditions: list[str] = []
+    if agent_id is not None:
+        args.append(agent_id)
+        conditions.append(f"(agent IS NULL OR agent = ${len(args)})")
+    if inbox_ids is not None:
+        args.append(list(inbox_ids))
+        mine = f" OR agent = ${len(args) - 1}" if agent_id is not None else ""
+        conditions.append(f"(inbox = ANY(${len(args)}::int[]){mine})")
+    where = "".join(f" AND {c}" for c in conditions)
     async with pool.acquire() as conn:
-        if inbox_ids is None:
-            raw = await conn.fetchval(query.format(filter=""), after, limit)
-        else:
-            raw = await conn.fetchval(
-                query.format(filter="AND inbox = ANY($3::int[])"), after, limit, list(inbox_ids)
-            )
+        raw = await conn.fetchval(query.format(filter=where), *args)
     return decode_events(raw)
 
 

@@ -58,6 +58,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     splynx_sync_interval: int = 600
     splynx_sync_overlap: int = 300
     crm_phone_region: str = "DK"
+    # The hub's own SMTP server, for mail to agents (notification digests), not to customers.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    notify_email_minutes: int = 10
 
     @property
     def embedded_database(self) -> bool:
@@ -213,6 +221,13 @@ VARIABLES: tuple[Var, ...] = (
     Var("splynx_sync_interval", "HUB_SPLYNX_SYNC_INTERVAL", _positive_int),
     Var("splynx_sync_overlap", "HUB_SPLYNX_SYNC_OVERLAP", _non_negative_int),
     Var("crm_phone_region", "HUB_CRM_PHONE_REGION", _region),
+    Var("smtp_host", "HUB_SMTP_HOST", str),
+    Var("smtp_port", "HUB_SMTP_PORT", _port),
+    Var("smtp_security", "HUB_SMTP_SECURITY", _choice("starttls", "ssl", "none")),
+    Var("smtp_username", "HUB_SMTP_USERNAME", str),
+    Var("smtp_password", "HUB_SMTP_PASSWORD", str, True),
+    Var("smtp_from", "HUB_SMTP_FROM", _email),
+    Var("notify_email_minutes", "HUB_NOTIFY_EMAIL_MINUTES", _positive_int),
 )
 
 

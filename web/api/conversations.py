@@ -15,6 +15,8 @@ from hub.channels import inboxes
 from hub.conversations import lifecycle, listing
 from hub.conversations.lifecycle import Changes
 from hub.conversations.listing import ListFilters
+from hub.notifications import mentions, queries
+from hub.notifications.mentions import Mention
 from hub.outbox import dispatch, replies
 from hub.system.services import current
 from web.api.attachments import resolve_uploads
@@ -52,6 +54,7 @@ class NewMessage(msgspec.Struct, kw_only=True):
     private: bool = False
     attachments: list[UploadRef] = []
     template: dict[str, Any] | None = None
+    mentions: list[Mention] = []
 
 
 @get("/api/v1/conversations", tags=["conversations"])
@@ -161,6 +164,9 @@ async def create_message(
         inbox_id, secret_key=settings.secret_key, public_url=settings.public_url
     )
     uploads = await resolve_uploads([a.upload for a in data.attachments], principal.agent.id)
+    if data.mentions and not data.private:
+        raise replies.InvalidReply("only private notes can mention agents and teams")
+    named = await mentions.check(conversation_id, data.mentions)
     message = await replies.create_reply(
         conversation_id,
         agent=principal.agent,
@@ -169,6 +175,7 @@ async def create_message(
         attachments=uploads,
         template=data.template,
         limits=adapter.limits(),
+        mentions=named,
     )
     if message["kind"] == "message":
         await replies.enqueue_dispatch(int(message["id"]))
@@ -192,9 +199,11 @@ async def retry_message(principal: Principal, message_id: int) -> dict[str, Any]
 
 @post("/api/v1/conversations/{conversation_id:int}/read", tags=["conversations"], status_code=204)
 async def mark_read(principal: Principal, conversation_id: int) -> None:
-    """Mark the conversation's customer messages as read by the team."""
+    """Mark the conversation's customer messages as read by the team, and your notifications
+    about it as read by you."""
     await access.check_conversation(principal.agent, conversation_id)
     await lifecycle.mark_read(conversation_id)
+    await queries.mark_conversation_read(principal.agent.id, conversation_id)
 
 
 handlers = [

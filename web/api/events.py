@@ -30,7 +30,11 @@ async def list_events(
 ) -> EventList:
     """Events after an id, oldest first, limited to what you may see: poll this, or use WS /ws/agent."""
     visible = await access.visible_inbox_ids(principal.agent)
-    return EventList(items=await events.events_after(after, limit=limit, inbox_ids=visible))
+    return EventList(
+        items=await events.events_after(
+            after, limit=limit, inbox_ids=visible, agent_id=principal.agent.id
+        )
+    )
 
 
 @get("/api/v1/agents", tags=["agents"])

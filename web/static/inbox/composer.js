@@ -3,6 +3,7 @@
 // reload and a session that ended mid-sentence).
 
 import { api, toast } from "./api.js";
+import { Mentions } from "./mentions.js";
 
 const SAVE_DELAY_MS = 200;
 
@@ -29,6 +30,7 @@ export class Composer {
     this.templates = picker ? JSON.parse(picker.dataset.templates || "[]") : [];
     this.templateSelect = document.getElementById("composer-template");
     this.templateFields = document.getElementById("composer-template-fields");
+    this.mentions = new Mentions(form, this.text, { isNote: () => this.mode === "note" });
     this.restore();
     this.install();
     this.renderTemplateFields();
@@ -192,10 +194,12 @@ export class Composer {
       await api("POST", `/api/v1/conversations/${this.conversation.id}/messages`, {
         text: template ? this.templateText(template, values) : text,
         private: this.mode === "note",
+        ...(this.mode === "note" ? { mentions: this.mentions.current() } : {}),
         attachments: uploads,
         ...(template ? { template: { name: template.name, variables: values } } : {}),
       });
       this.text.value = "";
+      this.mentions.reset();
       this.files.value = "";
       if (this.templateSelect) this.templateSelect.value = "";
       this.renderTemplateFields();

@@ -8,6 +8,7 @@ import { CrmCard } from "./crm.js";
 import { installShortcuts } from "./keys.js";
 import { ConversationList } from "./list.js";
 import { Live } from "./live.js";
+import { Bell } from "./notifications.js";
 import { installCountdown } from "./sla.js";
 
 installChrome();
@@ -29,7 +30,15 @@ const crmCard = conversation && contactAside ? new CrmCard(contactAside, convers
 
 installShortcuts({ list, conversation, composer });
 
+const bellRoot = document.getElementById("bell-root");
+const bell = bellRoot ? new Bell(bellRoot) : null;
+if (bell) bell.load();
+
 function onEvent(event) {
+  if (event.type.startsWith("notification.")) {
+    if (bell) bell.onEvent(event);
+    return;
+  }
   const here = conversation && event.conversation_id === conversation.id;
   if (!here) {
     if (event.type.startsWith("conversation.") || event.type === "message.created") list.scheduleRefresh();
