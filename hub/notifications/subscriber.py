@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from hub.db.engine import connection_pool
 from hub.notifications.kinds import Kind
@@ -60,6 +61,7 @@ class _Batch:
         self.actors: dict[int, tuple[str, int | None]] = {}
         self.teams: dict[int, list[int]] = {}
         self.owner: dict[int, tuple[int | None, int | None]] = {}
+        self.later: list[tuple[int, dict[str, Any]]] = []
 
     async def load(self) -> None:
         ids = sorted({e.conversation_id for e in self.batch if e.conversation_id is not None})
@@ -70,6 +72,17 @@ class _Batch:
             ids,
         ):
             self.conversations[row["id"]] = row
+        # Changes committed after this batch are already in the rows just read: they are undone
+        # first, so the walk back starts from the state at the batch's end (deliveries follow
+        # commits closely, so a later assignment is often there already).
+        last = max((e.id for e in self.batch), default=0)
+        for row in await self.conn.fetch(
+            "SELECT conversation, data::text AS data FROM event WHERE conversation = ANY($1::int[])"
+            " AND id > $2 AND type = 'conversation.updated' ORDER BY id",
+            ids,
+            last,
+        ):
+            self.later.append((row["conversation"], msgspec.json.decode(row["data"])))
         for row in await self.conn.fetch(
             "SELECT id, actor_type, actor_id FROM event WHERE id = ANY($1::bigint[])",
             [e.id for e in self.batch],
@@ -88,6 +101,16 @@ class _Batch:
         from the conversation's row, undoing each change. A message that arrived before the
         conversation was assigned to Ann is not Ann's news."""
         now = {cid: (c["assignee"], c["team"]) for cid, c in self.conversations.items()}
+        for cid, data in reversed(self.later):
+            changed = data.get("changed") or {}
+            previous = data.get("previous") or {}
+            if cid in now and isinstance(changed, dict):
+                assignee, team = now[cid]
+                if "assignee" in changed:
+                    assignee = previous.get("assignee")
+                if "team" in changed:
+                    team = previous.get("team")
+                now[cid] = (assignee, team)
         for event in reversed(self.batch):
             cid = event.conversation_id
             if cid is None or cid not in now:

@@ -133,14 +133,33 @@ def nudge(_: int = 0) -> None:
 events.on_notice(nudge)
 
 
+class _Running:
+    """One delivery round per process at a time: deliveries hold a pool connection (the cursor
+    lock) while their handler takes another, and rounds started by every nudge at once starved
+    the pool ingest shares. A nudge during a round makes that round go once more instead."""
+
+    active = False
+    again = False
+
+
 async def deliver_all() -> dict[str, int]:
+    if _Running.active:
+        _Running.again = True
+        return {}
+    _Running.active = True
     results: dict[str, int] = {}
-    for name in SUBSCRIBERS:
-        try:
-            results[name] = await deliver(name)
-        except Exception:
-            # One failing subscriber must not starve the others; its cursor did not move, so
-            # the next tick retries the same events.
-            log.exception("event subscriber %s failed", name)
-            results[name] = -1
-    return results
+    try:
+        while True:
+            _Running.again = False
+            for name in SUBSCRIBERS:
+                try:
+                    results[name] = results.get(name, 0) + await deliver(name)
+                except Exception:
+                    # One failing subscriber must not starve the others; its cursor did not
+                    # move, so the next round retries the same events.
+                    log.exception("event subscriber %s failed", name)
+                    results[name] = -1
+            if not _Running.again:
+                return results
+    finally:
+        _Running.active = False
