@@ -13,12 +13,12 @@ kept. The round commits the assignments, their history and their events together
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from hub.conversations.lifecycle import record_activity
 from hub.db.engine import connection_pool
 from hub.realtime import events
 from hub.system import clock
@@ -85,54 +85,28 @@ async def _candidates(conn: asyncpg.Connection, team_id: int) -> list[_Agent]:
     return [_Agent(r, inboxes[r["id"]]) for r in rows]
 
 
+class Move(msgspec.Struct, frozen=True):
+    """One change of a conversation's assignee, and the timeline line that tells it."""
+
+    conversation: int
+    inbox: int
+    team: int | None
+    agent: int | None  # None: back to the team queue
+    previous: int | None
+    line: str  # after "Hub ", e.g. "assigned the conversation to Ann (round robin)"
+
+
 async def assign(
-    conn: asyncpg.Connection,
-    conversation_id: int,
-    inbox: int,
-    agent: int | None,
-    name: str,
-    *,
-    team: int | None,
-    previous: int | None,
-    by_type: str,
-    by_agent: int | None = None,
-    line: str,
+    conn: asyncpg.Connection, moves: Sequence[Move], *, by_type: str, by_agent: int | None = None
 ) -> list[events.Event]:
-    """Set (or clear) a conversation's assignee with its history row and timeline line, inside
-    the caller's transaction."""
-    await conn.execute(
-        "UPDATE conversation SET assignee = $2, updated_at = now() WHERE id = $1",
-        conversation_id,
-        agent,
-    )
-    await conn.execute(
-        "INSERT INTO conversation_assignment (conversation, agent, previous_agent, team, by_type,"
-        " by_agent) VALUES ($1, $2, $3, $4, $5, $6)",
-        conversation_id,
-        agent,
-        previous,
-        team,
-        by_type,
-        by_agent,
-    )
-    return await record_activity(
-        conn,
-        conversation_id,
-        inbox,
-        [line],
-        actor=None,
-        changed={"assignee": agent, "assigned_by": by_type},
-        previous={"assignee": previous},
-    )
-
-
-async def assign_batch(
-    conn: asyncpg.Connection, rows: list[tuple[int, int, int, str]], team: int, label: str
-) -> list[events.Event]:
-    """Policy assignments of one round with a few statements for all of them: (conversation,
-    inbox, agent, agent name) each, the same rows and events `assign` writes one at a time."""
-    ids = [r[0] for r in rows]
-    agents = [r[2] for r in rows]
+    """Set (or clear) the assignees with their history rows, timeline lines and events, inside
+    the caller's transaction: a few statements for any number of conversations, so a round of
+    500 costs what one did (hub.conversations.lifecycle.record_activity writes the same shapes
+    one conversation at a time)."""
+    if not moves:
+        return []
+    ids = [m.conversation for m in moves]
+    agents = [m.agent for m in moves]
     await conn.execute(
         "UPDATE conversation c SET assignee = x.agent, updated_at = now()"
         " FROM unnest($1::int[], $2::int[]) AS x(id, agent) WHERE c.id = x.id",
@@ -140,27 +114,31 @@ async def assign_batch(
         agents,
     )
     await conn.execute(
-        "INSERT INTO conversation_assignment (conversation, agent, team, by_type)"
-        " SELECT x.id, x.agent, $3, 'policy' FROM unnest($1::int[], $2::int[]) AS x(id, agent)",
+        "INSERT INTO conversation_assignment (conversation, agent, previous_agent, team, by_type,"
+        " by_agent) SELECT x.id, x.agent, x.previous, x.team, $5, $6"
+        " FROM unnest($1::int[], $2::int[], $3::int[], $4::int[]) AS x(id, agent, previous, team)",
         ids,
         agents,
-        team,
+        [m.previous for m in moves],
+        [m.team for m in moves],
+        by_type,
+        by_agent,
     )
-    texts = [f"Hub assigned the conversation to {r[3]} ({label})" for r in rows]
     message_ids = [
-        m["id"]
-        for m in await conn.fetch(
+        r["id"]
+        for r in await conn.fetch(
             "INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id,"
             " text, html, status, error, attempts, meta, created_at, updated_at)"
             " SELECT x.id, x.inbox, 'event', NULL, 'system', NULL, x.text, '', 'received', '', 0,"
             " jsonb_build_object('changed', jsonb_build_object('assignee', x.agent,"
-            " 'assigned_by', 'policy')), now(), now()"
+            " 'assigned_by', $5::text)), now(), now()"
             " FROM unnest($1::int[], $2::int[], $3::int[], $4::text[]) WITH ORDINALITY"
             " AS x(id, inbox, agent, text, n) ORDER BY x.n RETURNING id",
             ids,
-            [r[1] for r in rows],
+            [m.inbox for m in moves],
             agents,
-            texts,
+            [f"Hub {m.line}" for m in moves],
+            by_type,
         )
     ]
     messages = {
@@ -176,21 +154,13 @@ async def assign_batch(
         )
     }
     pending: list[dict[str, Any]] = []
-    for (cid, inbox, agent, _), message_id in zip(rows, message_ids, strict=True):
-        data = conversations[cid]
-        data["changed"] = {"assignee": agent, "assigned_by": "policy"}
-        data["previous"] = {"assignee": None}
-        pending.append(
-            {
-                "type": "message.created",
-                "conversation": cid,
-                "inbox": inbox,
-                "data": messages[message_id],
-            }
-        )
-        pending.append(
-            {"type": "conversation.updated", "conversation": cid, "inbox": inbox, "data": data}
-        )
+    for move, message_id in zip(moves, message_ids, strict=True):
+        data = conversations[move.conversation]
+        data["changed"] = {"assignee": move.agent, "assigned_by": by_type}
+        data["previous"] = {"assignee": move.previous}
+        where = {"conversation": move.conversation, "inbox": move.inbox}
+        pending.append({"type": "message.created", **where, "data": messages[message_id]})
+        pending.append({"type": "conversation.updated", **where, "data": data})
     return await events.emit(conn, pending)
 
 
@@ -216,7 +186,7 @@ async def assign_waiting(team_id: int, *, limit: int = 500) -> list[tuple[int, i
             min(free * 4, limit),  # some may not fit anybody's skills or inboxes
         )
         now = clock.now()
-        chosen: list[tuple[int, int, int, str]] = []
+        chosen: list[Move] = []
         for n, row in enumerate(waiting):
             agent = _pick(team["assignment"], agents, row["inbox"], list(row["requirements"]))
             if agent is None:
@@ -224,12 +194,21 @@ async def assign_waiting(team_id: int, *, limit: int = 500) -> list[tuple[int, i
             agent.load += 1
             # Distinct, increasing times keep round-robin order within one round.
             agent.last = now + dt.timedelta(microseconds=n)
-            chosen.append((row["id"], row["inbox"], agent.id, agent.name))
+            label = _LABEL[team["assignment"]]
+            chosen.append(
+                Move(
+                    row["id"],
+                    row["inbox"],
+                    team_id,
+                    agent.id,
+                    None,
+                    f"assigned the conversation to {agent.name} ({label})",
+                )
+            )
             done.append((row["id"], agent.id))
             if all(a.load >= a.capacity for a in agents):
                 break
-        if chosen:
-            emitted = await assign_batch(conn, chosen, team_id, _LABEL[team["assignment"]])
+        emitted = await assign(conn, chosen, by_type="policy")
         touched = {a.id: a.last for a in agents if a.last is not None}
         if done:
             await conn.executemany(

@@ -18,7 +18,7 @@ from hub.auth.access import NotFound
 from hub.conversations.lifecycle import InvalidChange
 from hub.db.engine import connection_pool
 from hub.realtime import events
-from hub.routing.assign import assign
+from hub.routing.assign import Move, assign
 from hub.system import clock
 
 STATUSES = ("available", "busy", "away")
@@ -51,19 +51,13 @@ async def set_availability(agent_id: int, status: str, *, by: str = "agent") -> 
                 " ORDER BY c.id FOR NO KEY UPDATE OF c",
                 agent_id,
             )
-            for conversation in held:
-                emitted += await assign(
-                    conn,
-                    conversation["id"],
-                    conversation["inbox"],
-                    None,
-                    "",
-                    team=conversation["team"],
-                    previous=agent_id,
-                    by_type="away" if by == "away" else "agent",
-                    by_agent=agent_id,
-                    line=f"returned the conversation to the team queue ({row['name']} is away)",
-                )
+            line = f"returned the conversation to the team queue ({row['name']} is away)"
+            emitted += await assign(
+                conn,
+                [Move(c["id"], c["inbox"], c["team"], None, agent_id, line) for c in held],
+                by_type="away" if by == "away" else "agent",
+                by_agent=agent_id,
+            )
             result["returned"] = len(held)
         emitted += await events.emit(
             conn,

@@ -12,7 +12,7 @@ from hub.auth.accounts import AgentInfo
 from hub.conversations.lifecycle import InvalidChange
 from hub.db.engine import connection_pool
 from hub.realtime import events
-from hub.routing.assign import POLICIES, assign
+from hub.routing.assign import POLICIES, Move, assign
 
 
 class Conflict(Exception):
@@ -102,18 +102,9 @@ async def take(conversation_id: int, agent: AgentInfo) -> dict[str, Any]:
             name = await conn.fetchval("SELECT name FROM agent WHERE id = $1", row["assignee"])
             raise Conflict(f"{name} has taken this conversation already")
         else:
-            emitted = await assign(
-                conn,
-                conversation_id,
-                row["inbox"],
-                agent.id,
-                agent.name,
-                team=row["team"],
-                previous=None,
-                by_type="agent",
-                by_agent=agent.id,
-                line=f"took the conversation ({agent.name})",
-            )
+            line = f"took the conversation ({agent.name})"
+            move = Move(conversation_id, row["inbox"], row["team"], agent.id, None, line)
+            emitted = await assign(conn, [move], by_type="agent", by_agent=agent.id)
         data = msgspec.json.decode(
             await conn.fetchval("SELECT hub_conversation_json($1)", conversation_id)
         )
