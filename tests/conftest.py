@@ -11,7 +11,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -269,3 +269,25 @@ async def quiet(socket: Any, seconds: float = 0.7) -> list[dict[str, Any]]:
                 extra.append(json.loads(await socket.recv()))
     except TimeoutError:
         return extra
+
+
+@pytest.fixture(autouse=True)
+def real_clock() -> Iterator[None]:
+    """Every test starts and ends on the real time; tests move hub.system.clock, never sleep."""
+    from hub.system import clock
+
+    clock.reset()
+    yield
+    clock.reset()
+
+
+async def run_job(name: str, **kwargs: Any) -> Any:
+    """Run a registered job through the queue and the app's worker; its result."""
+    from hub.jobs.registry import enqueue, wait_for
+    from hub.system.services import current
+
+    job = await enqueue(current().queue, name, **kwargs)
+    assert job is not None
+    done = await wait_for(job, 20)
+    assert done.status == "complete", done.error
+    return done.result

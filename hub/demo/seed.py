@@ -30,6 +30,7 @@ from hub.db.tables import (
 from hub.demo.crm import seed_demo_crm
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
+from hub.sla.hours import DAY_NAMES
 from hub.system.crypto import encrypt_json
 from hub.system.services import current
 
@@ -240,8 +241,8 @@ async def _notifications(alice: int) -> None:
 async def _sla_policy(team: int) -> None:
     """Support hours in Berlin and a standard policy for the team: the SLA subscriber applies it
     to the demo conversations from their events, the same way as to live ones."""
-    weekly = {day: [["07:00", "12:00"], ["12:30", "22:00"]] for day in _WEEKDAYS[:5]}
-    weekly.update({day: [["09:00", "17:00"]] for day in _WEEKDAYS[5:]})
+    weekly = {day: [["07:00", "12:00"], ["12:30", "22:00"]] for day in DAY_NAMES[:5]}
+    weekly.update({day: [["09:00", "17:00"]] for day in DAY_NAMES[5:]})
     holidays = [
         {"start": "2026-12-24", "end": "2026-12-26", "yearly": True, "name": "Christmas"},
         {"start": "2027-01-01", "end": "2027-01-01", "yearly": True, "name": "New Year"},
@@ -262,9 +263,6 @@ async def _sla_policy(team: int) -> None:
         json.dumps(targets),
         team,
     )
-
-
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 async def _story(

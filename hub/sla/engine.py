@@ -21,7 +21,6 @@ import msgspec
 from hub.sla.calendar import BusinessCalendar, deadline, elapsed
 
 TARGETS = ("first_response", "next_response", "resolution")
-PAUSING = ("pending", "snoozed")
 FINISHED = ("resolved", "closed")
 
 

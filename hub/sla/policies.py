@@ -6,7 +6,6 @@ parse, a negative target) raises `InvalidSla` with the exact problem before anyt
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -15,10 +14,9 @@ import msgspec
 from hub.auth.access import NotFound
 from hub.db.engine import connection_pool
 from hub.sla.engine import TARGETS, Snapshot
-from hub.sla.hours import BusinessCalendar, CalendarError, Holiday, Interval, validate
+from hub.sla.hours import DAY_NAMES, BusinessCalendar, CalendarError, Holiday, Interval, validate
 from hub.sla.ics import parse_ics
 
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PRIORITIES = ("default", "none", "low", "medium", "high", "urgent")
 
 
@@ -47,11 +45,12 @@ class PolicyInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 def calendar_of(timezone: str, weekly: dict[str, Any], holidays: list[Any]) -> BusinessCalendar:
-    unknown = sorted(set(weekly) - set(DAYS))
+    unknown = sorted(set(weekly) - set(DAY_NAMES))
     if unknown:
-        raise InvalidSla(f"unknown weekday {unknown[0]!r}: use {', '.join(DAYS)}")
+        raise InvalidSla(f"unknown weekday {unknown[0]!r}: use {', '.join(DAY_NAMES)}")
     week = tuple(
-        tuple(Interval(str(start), str(end)) for start, end in weekly.get(day, ())) for day in DAYS
+        tuple(Interval(str(start), str(end)) for start, end in weekly.get(day, ()))
+        for day in DAY_NAMES
     )
     days = tuple(
         h if isinstance(h, Holiday) else msgspec.convert(h, Holiday, strict=False) for h in holidays
@@ -98,7 +97,9 @@ async def get_hours(hours_id: int) -> dict[str, Any]:
 
 async def save_hours(data: HoursInput, hours_id: int | None = None) -> dict[str, Any]:
     _, holidays = _checked_hours(data)
-    weekly = msgspec.json.encode({d: data.weekly[d] for d in DAYS if d in data.weekly}).decode()
+    weekly = msgspec.json.encode(
+        {d: data.weekly[d] for d in DAY_NAMES if d in data.weekly}
+    ).decode()
     holiday_json = msgspec.json.encode(holidays).decode()
     pool = connection_pool()
     try:
@@ -260,7 +261,3 @@ async def snapshot(conn: asyncpg.Connection, policy_id: int) -> Snapshot | None:
         pause_when_snoozed=row["pause_when_snoozed"],
         calendar=calendar,
     )
-
-
-def parse_time(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value)

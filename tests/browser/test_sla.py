@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
-import pytest
 from playwright.async_api import Page, expect
 
-from hub.jobs.registry import enqueue, wait_for
 from hub.system import clock
-from hub.system.services import current
 from tests.browser.conftest import ARTIFACTS, Desk, live, sign_in
-from tests.conftest import eventually
-
-
-@pytest.fixture(autouse=True)
-def real_time() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
+from tests.conftest import eventually, run_job
 
 
 async def _sla_policy(desk: Desk, minutes: int) -> None:
@@ -59,8 +48,7 @@ async def test_the_badge_counts_down_and_warns_then_breaches(page: Page, desk: D
 
     # Eight and a half minutes later (the hub's clock, not a sleep): amber, in the warning window.
     clock.advance(dt.timedelta(minutes=8, seconds=30))
-    job = await enqueue(current().queue, "sla_sweep")
-    assert job is not None and (await wait_for(job, 20)).status == "complete"
+    await run_job("sla_sweep")
     await page.reload()
     await live(page)
     await expect(badge).to_have_class(re.compile(r"\bsla-warning\b"))
@@ -69,8 +57,7 @@ async def test_the_badge_counts_down_and_warns_then_breaches(page: Page, desk: D
     # Past the deadline: the sweep announces the breach, the live event re-renders the row red,
     # and the conversation's SLA panel names the target and its outcome.
     clock.advance(dt.timedelta(minutes=3))
-    job = await enqueue(current().queue, "sla_sweep")
-    assert job is not None and (await wait_for(job, 20)).status == "complete"
+    await run_job("sla_sweep")
     await expect(badge).to_have_class(re.compile(r"\bsla-breached\b"), timeout=15_000)
     await page.goto(f"/inbox/conversations/{cid}")
     await live(page)

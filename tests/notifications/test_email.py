@@ -20,13 +20,6 @@ from tests.email.servers import SmtpSink
 from tests.notifications.helpers import agent
 
 
-@pytest.fixture(autouse=True)
-def real_time() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
-
-
 @pytest.fixture
 def sink() -> Iterator[tuple[SmtpSink, int]]:
     sink = SmtpSink()

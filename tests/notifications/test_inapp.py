@@ -4,19 +4,15 @@ PostgreSQL. One test per kind, plus preferences, reading, isolation and idempote
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
-from hub.jobs.registry import enqueue, wait_for
 from hub.notifications import notify, subscriber
 from hub.realtime.events import events_after
 from hub.system import clock
-from hub.system.services import current
-from tests.conftest import admin_key, inbound, make_api_inbox, unique
+from tests.conftest import admin_key, inbound, make_api_inbox, run_job, unique
 from tests.notifications.helpers import (
     agent,
     members,
@@ -25,13 +21,6 @@ from tests.notifications.helpers import (
     team,
     wait_for_kind,
 )
-
-
-@pytest.fixture(autouse=True)
-def real_time() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
 
 
 async def _conversation(
@@ -155,9 +144,7 @@ async def _sla_policy(client: httpx.AsyncClient, admin: dict[str, str], inbox_id
 
 
 async def _sweep() -> None:
-    job = await enqueue(current().queue, "sla_sweep")
-    assert job is not None
-    assert (await wait_for(job, 20)).status == "complete"
+    await run_job("sla_sweep")
 
 
 async def test_sla_warning_and_breach_on_yours_or_your_teams_unassigned(

@@ -5,7 +5,7 @@ retried or given up, the webhook mode, and the admin API."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -16,13 +16,6 @@ from hub.system import clock
 from tests.conftest import admin_key, inbound, make_api_inbox, serving, unique
 from tests.fakes.slack import FakeSlack
 from tests.notifications.helpers import settled, team
-
-
-@pytest.fixture(autouse=True)
-def real_time() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from hub.db.engine import connection_pool
 from hub.routing import assign, availability
@@ -23,13 +21,6 @@ from tests.conftest import (
     make_api_inbox,
     unique,
 )
-
-
-@pytest.fixture(autouse=True)
-def real_time() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
 
 
 async def _team(inbox_id: int, agents: int, *, policy: str, max_open: int) -> tuple[int, list[int]]:

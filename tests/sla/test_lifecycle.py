@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
-from hub.jobs.registry import enqueue, wait_for
 from hub.sla import tracking
 from hub.system import clock
-from hub.system.services import current
-from tests.conftest import admin_key, eventually, inbound, make_api_inbox, unique
+from tests.conftest import admin_key, eventually, inbound, make_api_inbox, run_job, unique
 
 ALWAYS_OPEN = {day: [["00:00", "24:00"]] for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def real_time() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
 
 
 async def _policy(client: httpx.AsyncClient, headers: dict[str, str], **targets: int) -> int:
@@ -67,11 +56,7 @@ async def _until(
 
 
 async def _sweep() -> dict[str, int]:
-    job = await enqueue(current().queue, "sla_sweep")
-    assert job is not None
-    done = await wait_for(job, 20)
-    assert done.status == "complete", done.error
-    return dict(done.result)
+    return dict(await run_job("sla_sweep"))
 
 
 async def _settled(database: str) -> None:

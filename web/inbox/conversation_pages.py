@@ -17,7 +17,8 @@ from hub.system.services import current
 from web.inbox.crm_pages import card_context
 from web.inbox.list_pages import list_context
 from web.inbox.listing import ListQuery, fetch_page
-from web.inbox.render import channel_name, html, when
+from web.inbox.render import channel_name, html
+from web.inbox.timestamps import when
 from web.inbox.viewer import Viewer
 
 # The newest items are rendered; older ones load on demand ("Load earlier"), so a 5,000-message

@@ -20,6 +20,7 @@ from litestar import MediaType, Response
 from hub.conversations.inbox_views import COUNT_CAP
 from web.inbox import sla_badge
 from web.inbox.sanitize import html_body, text_body
+from web.inbox.timestamps import when
 
 WEB = Path(__file__).resolve().parent.parent
 TEMPLATES = WEB / "templates"
@@ -34,16 +35,6 @@ CHANNEL_NAMES = {
     "whatsapp_cloud": "WhatsApp",
     "webchat": "Website chat",
 }
-
-
-def when(value: str | dt.datetime | None) -> dt.datetime | None:
-    """Timestamps arrive as ISO strings from the JSON read models."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _local(ctx: Context, value: str | dt.datetime | None) -> dt.datetime | None:

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from hub.system import clock
+from web.inbox.timestamps import when
 
 TARGET_NAMES = {
     "first_response": "First response",
@@ -18,10 +19,6 @@ TARGET_NAMES = {
 def server_now_ms() -> int:
     """The hub's clock for the page, so the countdown agrees with the server's SLA decisions."""
     return int(clock.now().timestamp() * 1000)
-
-
-def when(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 def span(seconds: float) -> str:
