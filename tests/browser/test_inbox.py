@@ -143,8 +143,10 @@ async def _unread_is(desk: Desk, conversation_id: int, count: int) -> bool:
 
 async def test_reply_moves_from_pending_to_sent(page: Page, desk: Desk) -> None:
     maria, _ = await _two_customers(desk)
-    # The integration answers 503 once: the reply stays pending until the retry sends it.
+    # The integration answers 503 once, then holds its answer until the test has seen the reply
+    # pending: the retry (2 s later) must not race the check on a slow machine.
     desk.receiver.fail_next = [503]
+    desk.receiver.hold = asyncio.Event()
     await sign_in(page)
     await page.goto(f"/inbox/conversations/{maria}")
     await live(page)
@@ -156,6 +158,7 @@ async def test_reply_moves_from_pending_to_sent(page: Page, desk: Desk) -> None:
     reply = page.locator("#timeline-items li.tl-out").last
     await expect(reply).to_contain_text("A technician is on the way.")
     await expect(reply.locator(".status")).to_have_text(re.compile("pending|sending"))
+    desk.receiver.hold.set()
     await expect(reply.locator(".status")).to_have_text("sent", timeout=SLOW)
     await expect(composer).to_have_value("")
     delivered = [p["message"]["text"] for p in desk.receiver.stored.values()]

@@ -1,7 +1,8 @@
 """A contract fake of an API-channel integration: receives signed reply callbacks.
 
 It checks the signature as a real receiver must, drops duplicates by Idempotency-Key, and can be
-told to fail: answer an HTTP status, or hang past the sender's timeout, for the next N requests.
+told to fail: answer an HTTP status, or hang past the sender's timeout, for the next N requests;
+or to hold every answer until the test releases it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class CallbackReceiver:
     bad_signatures: int = 0
     fail_next: list[int | str] = field(default_factory=list)  # status codes, or "hang"
     hang_seconds: float = 3.0
+    # While set to an unset Event, successful answers wait for it: a test can watch a reply stay
+    # pending for as long as it needs, however slow the machine, then let it through.
+    hold: asyncio.Event | None = None
 
     def app(self) -> Litestar:
         @post("/callback", status_code=200)
@@ -42,6 +46,8 @@ class CallbackReceiver:
                     # The sender gave up before this answer; the message is not stored.
                     return Response({"error": "too late"}, status_code=504)
                 return Response({"error": "told to fail"}, status_code=int(action))
+            if self.hold is not None:
+                await self.hold.wait()
             key = request.headers.get("idempotency-key", "")
             self.stored.setdefault(key, payload)
             return Response({"id": f"ext-{payload['message']['id']}"}, status_code=200)
