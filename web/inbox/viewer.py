@@ -63,6 +63,10 @@ class Viewer:
             "tz": self.tz,
             "is_admin": self.may(Permission.MANAGE_INBOXES),
             "may_view_agents": self.may(Permission.MANAGE_TEAMS),
+            "may_manage_roles": self.may(Permission.MANAGE_ROLES),
+            "may_view_audit": self.may(Permission.VIEW_AUDIT_LOG),
+            "may_manage_crm": self.may(Permission.MANAGE_CRM),
+            "may_use_api_keys": self.may(Permission.USE_API_KEYS),
             "availability": self.availability,
             **extra,
         }
