@@ -158,15 +158,15 @@ async def update_role(
 ) -> dict[str, Any]:
     perms = None if changes.permissions is None else _permissions(changes.permissions)
     name = None if changes.name is None else _name(changes.name)
-    if key == actor_role and perms is not None and Permission.MANAGE_ROLES.value not in perms:
-        # Taking roles.manage from your own role would leave you unable to give it back.
-        raise InvalidRole("you may not remove roles.manage from your own role", "permissions")
     async with connection_pool().acquire() as conn, conn.transaction():
         row = await conn.fetchrow("SELECT * FROM role WHERE key = $1 FOR UPDATE", key)
         if row is None:
             raise NotFound(f"no role {key!r}")
         if row["system"]:
             raise InvalidRole(f"{row['name']} is a system role: its permissions are fixed")
+        if key == actor_role and perms is not None and Permission.MANAGE_ROLES.value not in perms:
+            # Taking roles.manage from your own role would leave you unable to give it back.
+            raise InvalidRole("you may not remove roles.manage from your own role", "permissions")
         try:
             await conn.execute(
                 "UPDATE role SET name = coalesce($2, name), description = coalesce($3,"
