@@ -57,7 +57,10 @@ async def test_bad_roles_are_refused_with_the_field(client: httpx.AsyncClient) -
     cases = [
         ({"key": "Bad Key", "name": "x"}, "key"),
         ({"key": "ok", "name": " "}, "name"),
-        ({"key": "ok", "name": "x", "permissions": ["crm.card", "root.everything"]}, "permissions[1]"),
+        (
+            {"key": "ok", "name": "x", "permissions": ["crm.card", "root.everything"]},
+            "permissions[1]",
+        ),
     ]
     for body, field in cases:
         response = await client.post("/api/v1/roles", json=body, headers=admin)
@@ -119,7 +122,9 @@ async def test_nobody_locks_themselves_out(client: httpx.AsyncClient) -> None:
         f"/api/v1/agents/{manager_id}", json={"role": "agent"}, headers=manager
     )
     assert demote.status_code == 422 and "yourself" in demote.text
-    off = await client.patch(f"/api/v1/agents/{manager_id}", json={"active": False}, headers=manager)
+    off = await client.patch(
+        f"/api/v1/agents/{manager_id}", json={"active": False}, headers=manager
+    )
     assert off.status_code == 422
     # The last active admin stays one, even for another admin with agents.manage.
     me = (await client.get("/api/v1/auth/me", headers=admin)).json()["agent"]["id"]
@@ -160,5 +165,7 @@ async def test_the_catalogue_lists_every_permission_once_in_groups(
     groups = (await client.get("/api/v1/roles/permissions", headers=headers)).json()["groups"]
     keys = [p["key"] for g in groups for p in g["permissions"]]
     assert sorted(keys) == sorted(p.value for p in Permission)
-    assert {"Conversations", "Contacts", "CRM", "Settings", "Access"} <= {g["group"] for g in groups}
+    assert {"Conversations", "Contacts", "CRM", "Settings", "Access"} <= {
+        g["group"] for g in groups
+    }
     assert all(p["label"] for g in groups for p in g["permissions"])

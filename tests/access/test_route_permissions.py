@@ -56,7 +56,7 @@ async def test_every_route_declares_a_permission_or_its_access(app: Litestar) ->
         and handler.opt.get("access") not in ACCESS_LEVELS
     ]
     assert not undeclared, (
-        "routes without `permission=Permission.X` or `access=\"public\"|\"authenticated\"`"
+        'routes without `permission=Permission.X` or `access="public"|"authenticated"`'
         " (web.security): " + ", ".join(undeclared)
     )
     # The ones that look like they need a session say so: nothing is public by accident.
@@ -93,8 +93,12 @@ async def test_each_route_refuses_a_role_without_its_permission(
                     anonymous = await client.request(method, url, json=body)
                     assert anonymous.status_code == 401, f"{method} {path} without credentials"
                 continue
-            refused = await client.request(method, url, json=body, headers=await without(permission))
-            assert refused.status_code == 403, f"{method} {path} without {permission}: {refused.text}"
+            refused = await client.request(
+                method, url, json=body, headers=await without(permission)
+            )
+            assert refused.status_code == 403, (
+                f"{method} {path} without {permission}: {refused.text}"
+            )
             assert refused.json()["error"]["details"] == {"permission": permission.value}
             allowed = await client.request(method, url, json=body, headers=await without(_UNUSED))
             assert allowed.status_code != 403, f"{method} {path} with {permission}: {allowed.text}"

@@ -16,6 +16,13 @@ from hub.auth.audit_log import AuditFilters
 from hub.auth.permissions import Permission
 
 
+class CsvStream(Stream):
+    """A stream whose own media type wins over the route's (JSON, for the paged answer)."""
+
+    def to_asgi_response(self, *args: Any, media_type: Any = None, **kwargs: Any) -> Any:
+        return super().to_asgi_response(*args, **kwargs)
+
+
 @get("/api/v1/audit-log", tags=["audit"], permission=Permission.VIEW_AUDIT_LOG)
 async def list_audit_log(
     principal: Principal,
@@ -38,7 +45,7 @@ async def list_audit_log(
             data={k: v for k, v in msgspec.to_builtins(filters).items() if v is not None},
         )  # fmt: skip
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        return Stream(
+        return CsvStream(
             audit_log.export_csv(filters),
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="audit-log-{stamp}.csv"'},
