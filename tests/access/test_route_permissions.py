@@ -15,7 +15,7 @@ from litestar.handlers import BaseRouteHandler
 
 from hub.auth.permissions import Permission
 from tests.access.helpers import agent_with, make_role
-from tests.conftest import admin_key
+from tests.conftest import admin_key, inbound, login, make_api_inbox
 from web.security import ACCESS_LEVELS
 
 # Litestar's own schema pages: served by the framework, not by the hub.
@@ -147,3 +147,25 @@ async def test_the_agent_socket_needs_conversations_read(
         async with websockets.connect(url, subprotocols=["hub", f"hub.key.{key}"]):  # type: ignore[list-item]
             pass
     assert refused.value.response.status_code == 403
+
+
+async def test_the_conversation_page_shows_only_what_the_role_may_read(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await admin_key(client)
+    inbox = await make_api_inbox(client, admin)
+    sent = await inbound(client, admin, inbox["id"], "m-1", text="hello", sender="+4550000077")
+    conversation = sent.json()["conversation_id"]
+    for permissions, shows_contact in (
+        (["conversations.read", "conversations.view_all"], False),
+        (["conversations.read", "conversations.view_all", "contacts.read", "crm.card"], True),
+    ):
+        role = await make_role(client, admin, permissions)
+        agent_id, _ = await agent_with(role)
+        email = (await client.get(f"/api/v1/agents/{agent_id}", headers=admin)).json()["email"]
+        await login(client, email)
+        page = await client.get(f"/inbox/conversations/{conversation}")
+        assert page.status_code == 200, page.text
+        assert ("+4550000077" in page.text) is shows_contact
+        assert ("<h3>Identities</h3>" in page.text) is shows_contact
+        client.cookies.clear()

@@ -102,10 +102,16 @@ async def conversation_page(
     async def conversation_and_contact() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         conversation = await _conversation(conversation_id, viewer)
         contact_id = int(conversation["contact"]["id"])
-        contact = await inbox_views.contact_card(
-            contact_id, current_conversation=conversation_id, visible=viewer.visible
-        )
-        return conversation, contact, await card_context(contact_id, conversation_id)
+        # The side panel shows only what the role may read (contacts.read, crm.card).
+        contact: dict[str, Any] = {}
+        if viewer.may(Permission.READ_CONTACTS):
+            contact = await inbox_views.contact_card(
+                contact_id, current_conversation=conversation_id, visible=viewer.visible
+            )
+        crm: dict[str, Any] = {}
+        if viewer.may(Permission.VIEW_CRM_CARD):
+            crm = await card_context(contact_id, conversation_id)
+        return conversation, contact, crm
 
     try:
         async with asyncio.TaskGroup() as group:

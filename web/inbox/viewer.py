@@ -20,7 +20,7 @@ from hub.auth.accounts import AgentInfo, Principal
 from hub.auth.permissions import Permission, allowed
 from hub.routing import availability
 from web.inbox.render import timezone
-from web.security import principal_from
+from web.security import principal_for
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,255}$")
 
@@ -78,7 +78,7 @@ def host_of(request: Request[Any, Any, Any]) -> str:
 
 
 async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
-    principal = await principal_from(request)
+    principal = await principal_for(request)  # shared with the guard: looked up once
     if principal is None or principal.via != "session":
         raise LoginRequired
     return Viewer(
