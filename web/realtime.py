@@ -24,7 +24,7 @@ from hub.realtime import events
 from hub.routing import availability
 from hub.system.services import current
 from hub.system.tasks import cancel
-from web.security import SUBPROTOCOL, principal_from
+from web.security import SUBPROTOCOL, principal_for, principal_from
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ async def _backfill(socket: WebSocket, last: int, inboxes: list[int] | None, age
 @websocket("/ws/agent", permission=Permission.READ_CONVERSATIONS)
 async def agent_socket(socket: WebSocket) -> None:
     """Live events for the agent (session cookie or ?token=<api key>); send {"after": id} to resume."""
-    principal = await principal_from(socket)
+    principal = await principal_for(socket)  # the guard's lookup; re-checks look up again
     if principal is None:
         await socket.close(code=4401, reason="not authenticated")
         return

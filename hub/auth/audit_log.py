@@ -23,7 +23,7 @@ CSV_COLUMNS = (
 
 class AuditFilters(msgspec.Struct, kw_only=True, frozen=True):
     actor_id: int | None = None
-    # An exact action ("auth.login") or, ending in ".", every action under a prefix ("role.").
+    # An exact action ("login") or, ending in ".", every action under a prefix ("role.").
     action: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None

@@ -43,12 +43,12 @@ async def seed_access(admin_id: int, inbox_ids: list[int]) -> int:
         data={"email": BILLING_LOGIN[0], "role": "billing"}, ip="192.0.2.10",
     )  # fmt: skip
     # Some history for the audit log page: logins from two offices, a mistyped password.
-    await audit.record("auth.login", actor_id=admin_id, target_type="agent",
+    await audit.record("login", actor_id=admin_id, target_type="agent",
                        target_id=admin_id, ip="192.0.2.10")  # fmt: skip
     await audit.record(
-        "auth.login_failed", actor_id=None, actor_type="anonymous",
-        data={"email": BILLING_LOGIN[0], "reason": "wrong email or password"}, ip="198.51.100.23",
+        "login.failed", actor_id=None, actor_type="anonymous",
+        data={"email": BILLING_LOGIN[0], "reason": "password"}, ip="198.51.100.23",
     )  # fmt: skip
-    await audit.record("auth.login", actor_id=bianca.id, target_type="agent",
+    await audit.record("login", actor_id=bianca.id, target_type="agent",
                        target_id=bianca.id, ip="198.51.100.23")  # fmt: skip
     return bianca.id

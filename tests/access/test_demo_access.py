@@ -37,6 +37,6 @@ async def test_the_demo_has_a_billing_specialist_and_an_audit_trail(
     assert billing["name"] == "Billing specialist" and billing["agents"] == 1
     log = (await client.get("/api/v1/audit-log", params={"limit": 100})).json()["items"]
     actions = {e["action"] for e in log}
-    assert {"role.create", "agent.invite", "auth.login", "auth.login_failed"} <= actions
+    assert {"role.create", "agent.invite", "login", "login.failed"} <= actions
     page = await client.get("/admin/roles")
     assert page.status_code == 200 and "Billing specialist" in page.text

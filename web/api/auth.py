@@ -50,9 +50,12 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
         await _failed_login(data.email, "throttled")
         raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except accounts.AuthError as exc:
-        await _failed_login(data.email, "wrong email or password")
+        await _failed_login(data.email, "password")
         raise ApiError(401, str(exc), code="bad_credentials") from None
-    await audit.record("auth.login", actor_id=agent.id, target_type="agent", target_id=agent.id)
+    await audit.record(
+        "login", actor_id=agent.id, target_type="agent", target_id=agent.id,
+        data={"method": "password"},
+    )  # fmt: skip
     token, csrf = await accounts.create_session(
         agent.id,
         max_age=settings.session_max_age,
@@ -86,8 +89,8 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
 async def _failed_login(email: str, reason: str) -> None:
     # The address typed is kept (cut short): it shows who was targeted, known account or not.
     await audit.record(
-        "auth.login_failed", actor_id=None, actor_type="anonymous",
-        data={"email": email.strip().lower()[:320], "reason": reason},
+        "login.failed", actor_id=None, actor_type="anonymous",
+        data={"email": email.strip().lower()[:320], "reason": reason, "method": "password"},
     )  # fmt: skip
 
 
@@ -96,7 +99,7 @@ async def logout(principal: Principal) -> Response[None]:
     """End the current session (a no-op for API keys, which are revoked instead)."""
     if principal.session_token_hash:
         await accounts.end_session(principal.session_token_hash)
-        await audit.record("auth.logout", actor_id=principal.agent.id)
+        await audit.record("logout", actor_id=principal.agent.id)
         relay.recheck_access()  # this session's sockets close now
     return Response(
         None,
