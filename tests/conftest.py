@@ -63,6 +63,11 @@ async def _truncate(dsn: str) -> None:
             names = ", ".join(f'"{t["tablename"]}"' for t in tables)
             await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
             await conn.execute("SELECT setval(pg_get_serial_sequence('conversation', 'ref'), 999)")
+            # The system roles are rows that agents reference (hub.auth.roles).
+            await conn.execute(
+                "INSERT INTO role (key, name, system) VALUES ('admin', 'Admin', true),"
+                " ('supervisor', 'Supervisor', true), ('agent', 'Agent', true)"
+            )
     finally:
         await conn.close()
 
@@ -168,9 +173,8 @@ async def make_agent(
     email: str, password: str = "correct horse battery", role: str = "agent"
 ) -> int:
     from hub.auth import accounts
-    from hub.auth.permissions import Role
 
-    agent = await accounts.create_agent(email, password, role=Role(role))
+    agent = await accounts.create_agent(email, password, role=role)
     return agent.id
 
 

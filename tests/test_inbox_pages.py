@@ -54,6 +54,9 @@ async def asgi(app: Litestar, base_url: str) -> AsyncIterator[httpx.AsyncClient]
 
 
 async def _queries(client: httpx.AsyncClient, url: str) -> tuple[list[str], httpx.Response]:
+    from hub.auth import roles
+
+    await roles.refresh(force=True)  # the role cache reloads every few seconds, not per page
     seen: list[str] = []
     token = _counter.set(seen)
     try:

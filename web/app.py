@@ -11,7 +11,6 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusController
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -22,6 +21,7 @@ from web import crm_hooks, media, ops, pages, realtime, webhooks, widget
 from web.api import (
     api_keys,
     attachments,
+    audit_log,
     contacts,
     conversations,
     crm,
@@ -29,6 +29,7 @@ from web.api import (
     inboxes,
     notifications,
     people,
+    roles,
     routing,
     sla,
     slack,
@@ -36,9 +37,9 @@ from web.api import (
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
 from web.logs import configure as configure_logging
-from web.metrics import metrics_middleware
-from web.proxies import forwarded_for
-from web.security import provide_principal
+from web.metrics import MetricsController, metrics_middleware
+from web.proxies import forwarded_for, record_origin
+from web.security import authorize, provide_principal
 
 HERE = Path(__file__).parent
 
@@ -68,7 +69,7 @@ def create_app(
             ops.health,
             ops.ready,
             ops.queue_check,
-            PrometheusController,
+            MetricsController,
             auth_api.login,
             auth_api.logout,
             auth_api.me,
@@ -80,6 +81,8 @@ def create_app(
             *sla.handlers,
             *routing.handlers,
             *people.handlers,
+            *roles.handlers,
+            *audit_log.handlers,
             *notifications.handlers,
             *slack.handlers,
             *attachments.handlers,
@@ -92,11 +95,14 @@ def create_app(
             *webhooks.handlers,
             *media.handlers,
             *pages.handlers,
-            create_static_files_router(path="/static", directories=[HERE / "static"]),
+            create_static_files_router(
+                path="/static", directories=[HERE / "static"], opt={"access": "public"}
+            ),
         ],
         dependencies={"principal": Provide(provide_principal)},
+        guards=[authorize],  # every route's declared permission (web.security)
         lifespan=[lifespan],
-        middleware=[forwarded_for(settings.trusted_proxies), metrics_middleware],
+        middleware=[forwarded_for(settings.trusted_proxies), record_origin, metrics_middleware],
         exception_handlers={
             **domain_handlers(),
             HTTPException: http_exception_handler,

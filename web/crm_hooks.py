@@ -29,13 +29,15 @@ async def _receive(request: Request[Any, Any, Any], rows: list[Any]) -> Response
     return _reply(reply)
 
 
-@post("/webhooks/splynx/{source_id:int}", tags=["webhooks"], include_in_schema=False)
+@post(
+    "/webhooks/splynx/{source_id:int}", tags=["webhooks"], include_in_schema=False, access="public"
+)
 async def splynx_source_hook(request: Request[Any, Any, Any], source_id: int) -> Response[Any]:
     rows = [r for r in await sources.list_sources(kind="splynx") if r["id"] == source_id]
     return await _receive(request, rows)
 
 
-@post("/webhooks/splynx", tags=["webhooks"], include_in_schema=False)
+@post("/webhooks/splynx", tags=["webhooks"], include_in_schema=False, access="public")
 async def splynx_hook(request: Request[Any, Any, Any]) -> Response[Any]:
     return await _receive(request, list(await sources.list_sources(kind="splynx")))
 

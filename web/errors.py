@@ -82,6 +82,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     """The core's exceptions, answered with the right status and a sentence."""
     from hub.auth.access import Forbidden, NotFound
     from hub.auth.people import InvalidPeople
+    from hub.auth.roles import InvalidRole, RoleInUse
     from hub.channels.inboxes import InvalidInbox
     from hub.contacts.identities import InvalidIdentity
     from hub.contacts.merge import InvalidMerge
@@ -116,6 +117,8 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidSla: handler(422, "invalid_sla"),
         Conflict: handler(409, "conflict"),
         InvalidPeople: handler(422, "invalid_input"),
+        RoleInUse: handler(409, "role_in_use"),
+        InvalidRole: handler(422, "invalid_role"),
         InvalidSource: handler(422, "invalid_crm_source"),
         InvalidMerge: handler(422, "invalid_merge"),
         InvalidPreference: handler(422, "invalid_preference"),

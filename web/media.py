@@ -17,7 +17,7 @@ from hub.system.services import current
 from web.errors import ApiError
 
 
-@get("/media/{token:str}", include_in_schema=False)
+@get("/media/{token:str}", include_in_schema=False, access="public")
 async def media(token: str) -> File:
     settings = current().settings
     try:

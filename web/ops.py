@@ -14,10 +14,11 @@ from hub.db.engine import connection_pool
 from hub.jobs.registry import enqueue, wait_for
 from hub.system.services import current
 from web.errors import ApiError
-from web.security import require
 
 
-@get("/health", tags=["operations"], media_type=MediaType.JSON, sync_to_thread=False)
+@get(
+    "/health", tags=["operations"], media_type=MediaType.JSON, sync_to_thread=False, access="public"
+)
 def health() -> dict[str, str]:
     """200 while the process runs."""
     return {"status": "ok"}
@@ -31,7 +32,7 @@ async def _check(name: str, probe: Any) -> tuple[str, str]:
         return name, f"failed: {type(exc).__name__}: {exc}"[:300]
 
 
-@get("/ready", tags=["operations"])
+@get("/ready", tags=["operations"], access="public")
 async def ready() -> Response[dict[str, Any]]:
     """200 when the database and the queue answer, else 503 naming what failed."""
     services = current()
@@ -54,10 +55,14 @@ class QueueCheck(msgspec.Struct):
     seconds: float
 
 
-@post("/api/v1/admin/queue-check", tags=["operations"], status_code=200)
+@post(
+    "/api/v1/admin/queue-check",
+    tags=["operations"],
+    status_code=200,
+    permission=Permission.RUN_DIAGNOSTICS,
+)
 async def queue_check(principal: Principal) -> QueueCheck:
     """Enqueue a job and wait for a worker to run it: proves the queue and a worker are alive."""
-    require(principal, Permission.RUN_DIAGNOSTICS)
     queue = current().queue
     loop = asyncio.get_running_loop()
     started = loop.time()

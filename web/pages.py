@@ -15,7 +15,7 @@ from web.inbox.viewer import host_of, safe_next
 from web.security import principal_from
 
 
-@get("/login", include_in_schema=False)
+@get("/login", include_in_schema=False, access="public")
 async def login_page(request: Request[Any, Any, Any]) -> Response[str] | Redirect:
     """The login form; `next` (a path on this site) is where a successful login continues."""
     target = safe_next(request.query_params.get("next"))
@@ -25,7 +25,7 @@ async def login_page(request: Request[Any, Any, Any]) -> Response[str] | Redirec
     return html("login.html", {"next": target}, host=host_of(request))
 
 
-@get("/set-password", include_in_schema=False)
+@get("/set-password", include_in_schema=False, access="public")
 async def set_password_page(request: Request[Any, Any, Any]) -> Response[str]:
     """The invitation link: choose a password (the token stays in the page, never in a log)."""
     token = request.query_params.get("token", "")[:200]

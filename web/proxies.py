@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from litestar.types import ASGIApp
+from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from hub.auth import audit
 
 
 def forwarded_for(trusted: tuple[str, ...]) -> Callable[[ASGIApp], ASGIApp]:
@@ -25,3 +27,17 @@ def forwarded_for(trusted: tuple[str, ...]) -> Callable[[ASGIApp], ASGIApp]:
         return cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=list(trusted)))
 
     return wrap
+
+
+def record_origin(app: ASGIApp) -> ASGIApp:
+    """Litestar middleware (after `forwarded_for`): the client's address, for the audit log."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        token = audit.origin.set(client[0] if client else "")
+        try:
+            await app(scope, receive, send)
+        finally:
+            audit.origin.reset(token)
+
+    return middleware

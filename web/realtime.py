@@ -17,13 +17,14 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from hub.auth import access
+from hub.auth.permissions import Permission, allowed
 from hub.db.engine import connection_pool
 from hub.notifications import presence
 from hub.realtime import events
 from hub.routing import availability
 from hub.system.services import current
 from hub.system.tasks import cancel
-from web.security import SUBPROTOCOL, principal_from
+from web.security import SUBPROTOCOL, principal_for, principal_from
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +174,10 @@ async def _backfill(socket: WebSocket, last: int, inboxes: list[int] | None, age
             return last
 
 
-@websocket("/ws/agent")
+@websocket("/ws/agent", permission=Permission.READ_CONVERSATIONS)
 async def agent_socket(socket: WebSocket) -> None:
     """Live events for the agent (session cookie or ?token=<api key>); send {"after": id} to resume."""
-    principal = await principal_from(socket)
+    principal = await principal_for(socket)  # the guard's lookup; re-checks look up again
     if principal is None:
         await socket.close(code=4401, reason="not authenticated")
         return
@@ -227,6 +228,9 @@ async def agent_socket(socket: WebSocket) -> None:
                     principal = await principal_from(socket)
                     if principal is None:
                         await socket.close(code=4401, reason="logged out or key revoked")
+                        return
+                    if not allowed(principal.agent.role, Permission.READ_CONVERSATIONS):
+                        await socket.close(code=4403, reason="your role may not read conversations")
                         return
                     inboxes = await access.visible_inbox_ids(principal.agent)
                     sub.inboxes = None if inboxes is None else set(inboxes)

@@ -1,4 +1,13 @@
-"""Who is calling: session cookie (with CSRF on state changes) or `Authorization: Bearer <api key>`."""
+"""Who is calling, and whether they may: the one guard every route, socket and page goes through.
+
+Credentials: a session cookie (with CSRF on state changes) or `Authorization: Bearer <api key>`.
+Each route declares what it needs in its metadata (Litestar's `opt`, from the decorator's extra
+keywords): `permission=Permission.X`, or `access="public"` (no agent credentials: webhooks, the
+widget, the login page) or `access="authenticated"` (any signed-in agent; rows are still filtered
+by hub.auth.access). `authorize`, registered on the app, enforces `permission`; handlers whose
+need depends on the body (a reply or a note) call `require`. Both decide with
+hub.auth.permissions.allowed.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +15,9 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 
-from hub.auth import accounts
+from hub.auth import accounts, roles
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission, allowed
 from hub.system.crypto import constant_time_equal
@@ -21,7 +31,27 @@ SUBPROTOCOL = "hub"
 KEY_SUBPROTOCOL_PREFIX = "hub.key."
 
 
+ACCESS_LEVELS = ("public", "authenticated")
+
+
+class NotSignedIn(ApiError):
+    def __init__(self) -> None:
+        super().__init__(401, "log in or send an API key as 'Authorization: Bearer <key>'")
+
+
+class Denied(ApiError):
+    def __init__(self, role: str, permission: Permission) -> None:
+        super().__init__(
+            403,
+            f"your role ({role}) may not do this ({permission})",
+            details={"permission": str(permission)},
+        )
+        self.permission = permission
+
+
 async def principal_from(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The caller, looked up now (sockets call this again to notice a logout or a new role)."""
+    await roles.refresh()  # the permission snapshot, at most roles.CACHE_SECONDS old
     header = connection.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return await accounts.api_key_principal(header[7:].strip())
@@ -41,11 +71,36 @@ async def principal_from(connection: ASGIConnection[Any, Any, Any, Any]) -> Prin
     return None
 
 
+_UNSET = object()
+
+
+async def principal_for(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The caller, looked up once per request (the guard and the dependency share it)."""
+    cached = getattr(connection.state, "hub_principal", _UNSET)
+    if cached is _UNSET:
+        cached = await principal_from(connection)
+        connection.state.hub_principal = cached
+    return cached  # type: ignore[return-value]
+
+
+async def authorize(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The app's guard: a route that declares `permission` needs a caller whose role has it."""
+    permission = handler.opt.get("permission")
+    if permission is None:
+        return
+    principal = await principal_for(connection)
+    if principal is None:
+        raise NotSignedIn
+    require(principal, permission)
+
+
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """Dependency for every authenticated endpoint: 401 without credentials, 403 without CSRF."""
-    principal = await principal_from(request)
+    principal = await principal_for(request)
     if principal is None:
-        raise ApiError(401, "log in or send an API key as 'Authorization: Bearer <key>'")
+        raise NotSignedIn
     if principal.via == "session" and request.method not in _SAFE:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equal(sent, principal.csrf_token):
@@ -53,9 +108,14 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
+def may(principal: Principal, permission: Permission) -> bool:
+    return allowed(principal.agent.role, permission)
+
+
 def require(principal: Principal, permission: Permission) -> None:
+    """For checks that depend on the request's content; the route's own need is in its `opt`."""
     if not allowed(principal.agent.role, permission):
-        raise ApiError(403, f"your role ({principal.agent.role}) may not do this ({permission})")
+        raise Denied(principal.agent.role, permission)
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:

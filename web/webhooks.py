@@ -109,6 +109,7 @@ async def handle(request: Request[Any, Any, Any], inbox_id: int) -> Response[Any
     http_method=["GET", "POST"],
     tags=["webhooks"],
     include_in_schema=False,
+    access="public",
 )
 async def webhook(request: Request[Any, Any, Any], provider: str, inbox_id: int) -> Response[Any]:
     return await handle(request, inbox_id)
@@ -119,6 +120,7 @@ async def webhook(request: Request[Any, Any, Any], provider: str, inbox_id: int)
     http_method=["GET", "POST"],
     tags=["webhooks"],
     include_in_schema=False,
+    access="public",
 )
 async def webhook_sub(
     request: Request[Any, Any, Any], provider: str, inbox_id: int, sub: str

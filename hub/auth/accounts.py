@@ -81,7 +81,7 @@ def _info(row: dict[str, object]) -> AgentInfo:
 
 
 async def create_agent(
-    email: str, password: str, *, name: str = "", role: Role = Role.AGENT
+    email: str, password: str, *, name: str = "", role: str = Role.AGENT
 ) -> AgentInfo:
     """Create an agent, or set the password and role of the one with this email."""
     email = email.strip().lower()
@@ -215,6 +215,11 @@ async def create_api_key(agent_id: int, name: str) -> tuple[dict[str, object], s
 # process's cache at once and reaches other processes within KEY_CACHE_SECONDS.
 KEY_CACHE_SECONDS = 10.0
 _key_cache: TtlCache[str, Principal] = TtlCache(KEY_CACHE_SECONDS)
+
+
+def forget_cached_keys() -> None:
+    """An agent's role or access changed: this process looks every key up again."""
+    _key_cache.clear()
 
 
 async def api_key_principal(key: str) -> Principal | None:

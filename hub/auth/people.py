@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from hub.auth import audit
+from hub.auth import audit, roles
 from hub.auth.access import NotFound
 from hub.auth.accounts import MIN_PASSWORD_LENGTH, clear_login_failures, hash_password
-from hub.auth.permissions import Role
+from hub.auth.permissions import Permission, allowed
 from hub.db.engine import connection_pool
 from hub.system.crypto import sha256_hex
 
@@ -40,9 +40,9 @@ class AgentChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     active: bool | None = None
 
 
-def _role(value: str) -> str:
-    if value not in Role.__members__.values():
-        raise InvalidPeople(f"role must be one of {', '.join(Role)}")
+async def _role(value: str) -> str:
+    if not await roles.exists(value):
+        raise InvalidPeople(f"role: there is no role {value!r} (see GET /api/v1/roles)")
     return value
 
 
@@ -61,7 +61,7 @@ async def invite(data: NewAgent, *, actor_id: int) -> tuple[dict[str, Any], str]
     email = data.email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise InvalidPeople("email must be an email address")
-    role = _role(data.role)
+    role = await _role(data.role)
     name = data.name.strip() or email.split("@")[0].replace(".", " ").title()
     token = secrets.token_urlsafe(32)
     async with connection_pool().acquire() as conn, conn.transaction():
@@ -119,7 +119,7 @@ async def set_password_with(token: str, password: str) -> dict[str, Any]:
 
 async def update_agent(agent_id: int, changes: AgentChanges, *, actor_id: int) -> dict[str, Any]:
     if changes.role is not None:
-        _role(changes.role)
+        await _role(changes.role)
     if changes.name is not None and not changes.name.strip():
         raise InvalidPeople("name must not be empty")
     async with connection_pool().acquire() as conn, conn.transaction():
@@ -135,6 +135,14 @@ async def update_agent(agent_id: int, changes: AgentChanges, *, actor_id: int) -
             )
             if not others:
                 raise InvalidPeople("this is the only active admin: make another admin first")
+        if agent_id == actor_id and (
+            changes.active is False
+            or (changes.role is not None and not allowed(changes.role, Permission.MANAGE_AGENTS))
+        ):
+            # Whoever changes their own access could not undo it: someone else has to.
+            raise InvalidPeople(
+                "you may not deactivate yourself or take agents.manage from yourself"
+            )
         await conn.execute(
             "UPDATE agent SET name = coalesce($2, name), role = coalesce($3, role),"
             " active = coalesce($4, active) WHERE id = $1",
@@ -153,7 +161,8 @@ async def update_agent(agent_id: int, changes: AgentChanges, *, actor_id: int) -
             await conn.execute("UPDATE agent SET availability = 'away' WHERE id = $1", agent_id)
     await audit.record(
         "agent.update", actor_id=actor_id, target_type="agent", target_id=agent_id,
-        data={k: v for k, v in msgspec.structs.asdict(changes).items() if v is not None},
+        data={k: v for k, v in msgspec.structs.asdict(changes).items() if v is not None}
+        | ({"previous_role": row["role"]} if changes.role not in (None, row["role"]) else {}),
     )  # fmt: skip
     return await get_agent(agent_id)
 

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from hub.auth import roles
 from hub.auth.access import NotFound
 from hub.auth.accounts import AgentInfo
 from hub.auth.permissions import Permission, allowed
@@ -165,6 +166,7 @@ async def _assignable(conn: asyncpg.Connection, agent_id: int, inbox: int) -> st
     agent = await conn.fetchrow("SELECT name, role FROM agent WHERE id = $1 AND active", agent_id)
     if agent is None:
         raise InvalidChange(f"no active agent {agent_id}")
+    await roles.refresh()  # also called from workers, which serve no requests
     if not allowed(agent["role"], Permission.VIEW_ALL_CONVERSATIONS):
         member = await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM inbox_member WHERE agent = $1 AND inbox = $2)"

@@ -30,7 +30,9 @@ class Agent(Table):
     email = Varchar(length=320, unique=True)
     name = Varchar(length=200)
     password_hash = Text(default="")
-    role = Varchar(length=20, default="agent")  # admin | supervisor | agent (hub.auth.permissions)
+    role = Varchar(
+        length=40, default="agent"
+    )  # a role.key: system or admin-defined (hub.auth.roles)
     active = Boolean(default=True)
     availability = Varchar(length=20, default="available")
     created_at = Timestamptz(default=TimestamptzNow())

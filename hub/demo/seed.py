@@ -27,6 +27,7 @@ from hub.db.tables import (
     Team,
     TeamMember,
 )
+from hub.demo.access import BILLING_LOGIN, seed_access
 from hub.demo.crm import seed_demo_crm
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
@@ -37,6 +38,7 @@ from hub.system.services import current
 DEMO_LOGINS: dict[str, tuple[str, str]] = {
     "admin": ("admin@example.com", "hub-demo-admin"),
     "agent": ("alice@example.com", "hub-demo-agent"),
+    "billing specialist": BILLING_LOGIN,
 }
 _MARKER = "Support email (demo)"
 
@@ -209,6 +211,7 @@ async def load_demo() -> bool:
             await InboxMember.insert(InboxMember(inbox=row[0]["id"], agent=alice.id))
         for story in STORIES:
             await _story(story, inbox_ids, agents, team, now)
+    await seed_access(admin.id, inbox_ids)
     await _notifications(alice.id)
     return True
 

@@ -15,7 +15,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from hub.auth.permissions import Permission, Role, allowed
+from hub.auth import roles
+from hub.auth.permissions import Permission, roles_with
 from hub.db.engine import connection_pool
 from hub.notifications import presence
 from hub.notifications.kinds import DEFAULTS, Kind, Preference, effective
@@ -32,8 +33,6 @@ class Draft(msgspec.Struct, frozen=True):
     data: dict[str, Any]
 
 
-_SEE_ALL = [r.value for r in Role if allowed(r.value, Permission.VIEW_ALL_CONVERSATIONS)]
-
 NOTIFICATION_JSON = (
     "jsonb_build_object('id', n.id, 'kind', n.kind, 'conversation_id', n.conversation,"
     " 'title', coalesce(n.data->>'title', ''), 'body', coalesce(n.data->>'body', ''),"
@@ -44,6 +43,7 @@ NOTIFICATION_JSON = (
 async def can_see(conn: asyncpg.Connection, inbox_id: int, agent_ids: Sequence[int]) -> set[int]:
     """Of `agent_ids`, the active agents who may see conversations of `inbox_id` (the rule of
     hub.auth.access, for many agents in one query)."""
+    await roles.refresh()  # workers too see role changes within roles.CACHE_SECONDS
     rows = await conn.fetch(
         "SELECT a.id FROM agent a WHERE a.id = ANY($1::int[]) AND a.active AND ("
         " a.role = ANY($3::text[])"
@@ -52,7 +52,7 @@ async def can_see(conn: asyncpg.Connection, inbox_id: int, agent_ids: Sequence[i
         "            WHERE i.id = $2 AND t.agent = a.id))",
         list(agent_ids),
         inbox_id,
-        _SEE_ALL,
+        roles_with(Permission.VIEW_ALL_CONVERSATIONS),
     )
     return {r["id"] for r in rows}
 

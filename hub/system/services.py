@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from saq import Queue
 
-from hub.auth import accounts
+from hub.auth import accounts, roles
 from hub.auth.permissions import Role
 from hub.db import engine
 from hub.db.migrate import migrate
@@ -74,6 +74,7 @@ async def start(
     services = Services(settings, backends, queue, fanout)
     _current = services
     settings.attachments_dir.mkdir(parents=True, exist_ok=True)
+    await roles.ensure_system_roles()  # agents reference them; a restored dump may lack them
     if settings.admin_email and settings.admin_password and not await accounts.has_admin():
         await accounts.create_agent(settings.admin_email, settings.admin_password, role=Role.ADMIN)
         log.info("created the first admin %s from HUB_ADMIN_EMAIL", settings.admin_email)

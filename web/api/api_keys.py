@@ -12,7 +12,6 @@ from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission
 from web.errors import ApiError
 from web.realtime import relay
-from web.security import require
 
 
 class NewKey(msgspec.Struct):
@@ -38,10 +37,9 @@ class KeyList(msgspec.Struct):
     items: list[KeyInfo]
 
 
-@post("/api/v1/api-keys", tags=["api keys"], status_code=201)
+@post("/api/v1/api-keys", tags=["api keys"], status_code=201, permission=Permission.USE_API_KEYS)
 async def create_key(principal: Principal, data: NewKey) -> CreatedKey:
     """Create an API key for yourself. The key is in this response only; store it now."""
-    require(principal, Permission.USE_API_KEYS)
     name = data.name.strip()
     if not name:
         raise ApiError(400, "name must not be empty")
@@ -53,14 +51,14 @@ async def create_key(principal: Principal, data: NewKey) -> CreatedKey:
     return CreatedKey(id=key_id, name=str(row["name"]), key=key, prefix=str(row["prefix"]))
 
 
-@get("/api/v1/api-keys", tags=["api keys"])
+@get("/api/v1/api-keys", tags=["api keys"], permission=Permission.USE_API_KEYS)
 async def list_keys(principal: Principal) -> KeyList:
     """Your active API keys (never the keys themselves)."""
     rows = await accounts.list_api_keys(principal.agent.id)
     return KeyList(items=[msgspec.convert(r, KeyInfo) for r in rows])
 
 
-@delete("/api/v1/api-keys/{key_id:int}", tags=["api keys"], status_code=204)
+@delete("/api/v1/api-keys/{key_id:int}", tags=["api keys"], status_code=204, access="authenticated")
 async def revoke_key(principal: Principal, key_id: int) -> None:
     """Revoke one of your API keys; requests with it get 401 from now on."""
     if not await accounts.revoke_api_key(principal.agent.id, key_id):

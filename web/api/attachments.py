@@ -15,6 +15,7 @@ from litestar.response import File
 
 from hub.auth import access
 from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission
 from hub.db.engine import connection_pool
 from hub.storage import attachments
 from hub.system.crypto import sign, verify
@@ -56,7 +57,12 @@ async def resolve_uploads(tokens: list[str], agent_id: int) -> list[dict[str, An
     return resolved
 
 
-@post("/api/v1/attachments", tags=["attachments"], status_code=201)
+@post(
+    "/api/v1/attachments",
+    tags=["attachments"],
+    status_code=201,
+    permission=Permission.READ_CONVERSATIONS,
+)
 async def upload(
     principal: Principal,
     data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
@@ -85,7 +91,11 @@ async def upload(
     )
 
 
-@get("/api/v1/attachments/{attachment_id:int}", tags=["attachments"])
+@get(
+    "/api/v1/attachments/{attachment_id:int}",
+    tags=["attachments"],
+    permission=Permission.READ_CONVERSATIONS,
+)
 async def download(principal: Principal, attachment_id: int) -> File:
     """Download an attachment of a conversation you may see. Never rendered inline unless safe."""
     pool = connection_pool()

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 
-from hub.auth import accounts
+from hub.auth import accounts, audit
 from hub.auth.accounts import AgentInfo, Principal
 from hub.system.services import current
 from web.errors import ApiError
@@ -31,7 +31,7 @@ class MeResult(msgspec.Struct):
     via: str
 
 
-@post("/api/v1/auth/login", tags=["auth"], status_code=200)
+@post("/api/v1/auth/login", tags=["auth"], status_code=200, access="public")
 async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[LoginResult]:
     """Log in with email and password; sets the session cookie and returns the CSRF token.
 
@@ -47,9 +47,15 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
             window=settings.login_window_seconds,
         )
     except accounts.LoginThrottled as exc:
+        await _failed_login(data.email, "throttled")
         raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except accounts.AuthError as exc:
+        await _failed_login(data.email, "password")
         raise ApiError(401, str(exc), code="bad_credentials") from None
+    await audit.record(
+        "login", actor_id=agent.id, target_type="agent", target_id=agent.id,
+        data={"method": "password"},
+    )  # fmt: skip
     token, csrf = await accounts.create_session(
         agent.id,
         max_age=settings.session_max_age,
@@ -80,11 +86,20 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
     return Response(LoginResult(agent=agent, csrf_token=csrf), cookies=cookies)
 
 
-@post("/api/v1/auth/logout", tags=["auth"], status_code=204)
+async def _failed_login(email: str, reason: str) -> None:
+    # The address typed is kept (cut short): it shows who was targeted, known account or not.
+    await audit.record(
+        "login.failed", actor_id=None, actor_type="anonymous",
+        data={"email": email.strip().lower()[:320], "reason": reason, "method": "password"},
+    )  # fmt: skip
+
+
+@post("/api/v1/auth/logout", tags=["auth"], status_code=204, access="authenticated")
 async def logout(principal: Principal) -> Response[None]:
     """End the current session (a no-op for API keys, which are revoked instead)."""
     if principal.session_token_hash:
         await accounts.end_session(principal.session_token_hash)
+        await audit.record("logout", actor_id=principal.agent.id)
         relay.recheck_access()  # this session's sockets close now
     return Response(
         None,
@@ -96,7 +111,7 @@ async def logout(principal: Principal) -> Response[None]:
     )
 
 
-@get("/api/v1/auth/me", tags=["auth"])
+@get("/api/v1/auth/me", tags=["auth"], access="authenticated")
 async def me(principal: Principal) -> MeResult:
     """The agent the request is authenticated as."""
     return MeResult(agent=principal.agent, via=principal.via)

@@ -10,6 +10,7 @@ from litestar import get as get_route
 
 from hub.auth import access
 from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission
 from hub.contacts import identities, merge
 from hub.crm import customers
 from hub.db.engine import connection_pool
@@ -46,7 +47,9 @@ async def visible_contact(principal: Principal, contact_id: int) -> None:
     await _visible_conversations(principal, contact_id)
 
 
-@get_route("/api/v1/contacts/{contact_id:int}", tags=["contacts"])
+@get_route(
+    "/api/v1/contacts/{contact_id:int}", tags=["contacts"], permission=Permission.READ_CONTACTS
+)
 async def get_contact(principal: Principal, contact_id: int) -> dict[str, Any]:
     """A contact with its identities across channels, the conversations you may see, and its
     CRM customer (`crm`: customer, services, open invoices, open tickets)."""
@@ -69,7 +72,12 @@ async def get_contact(principal: Principal, contact_id: int) -> dict[str, Any]:
     return detail
 
 
-@post("/api/v1/contacts/{contact_id:int}/merge", tags=["contacts"], status_code=200)
+@post(
+    "/api/v1/contacts/{contact_id:int}/merge",
+    tags=["contacts"],
+    status_code=200,
+    permission=Permission.MERGE_CONTACTS,
+)
 async def merge_contact(
     principal: Principal, contact_id: int, data: MergeBody, request: Request[Any, Any, Any]
 ) -> dict[str, Any]:
@@ -85,7 +93,12 @@ async def merge_contact(
         raise ApiError(422, str(exc)) from None
 
 
-@post("/api/v1/contacts/{contact_id:int}/unmerge", tags=["contacts"], status_code=200)
+@post(
+    "/api/v1/contacts/{contact_id:int}/unmerge",
+    tags=["contacts"],
+    status_code=200,
+    permission=Permission.MERGE_CONTACTS,
+)
 async def unmerge_contact(
     principal: Principal, contact_id: int, data: UnmergeBody, request: Request[Any, Any, Any]
 ) -> dict[str, Any]:

@@ -8,18 +8,22 @@ from typing import Annotated, Any
 import msgspec
 from litestar import delete, get, patch, post
 from litestar.params import Parameter
+from msgspec import UNSET
 
 from hub.auth import access
 from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission
 from hub.channels import inboxes
 from hub.conversations import lifecycle, listing
 from hub.conversations.lifecycle import Changes
 from hub.conversations.listing import ListFilters
+from hub.db.engine import connection_pool
 from hub.notifications import mentions, queries
 from hub.notifications.mentions import Mention
 from hub.outbox import dispatch, replies
 from hub.system.services import current
 from web.api.attachments import resolve_uploads
+from web.security import require
 
 
 class ConversationPage(msgspec.Struct):
@@ -57,7 +61,7 @@ class NewMessage(msgspec.Struct, kw_only=True):
     mentions: list[Mention] = []
 
 
-@get("/api/v1/conversations", tags=["conversations"])
+@get("/api/v1/conversations", tags=["conversations"], permission=Permission.READ_CONVERSATIONS)
 async def list_conversations(
     principal: Principal,
     status: Annotated[list[str] | None, Parameter(description="repeatable")] = None,
@@ -102,24 +106,58 @@ async def list_conversations(
     return ConversationPage(items=items, next_cursor=next_cursor)
 
 
-@get("/api/v1/conversations/{conversation_id:int}", tags=["conversations"])
+@get(
+    "/api/v1/conversations/{conversation_id:int}",
+    tags=["conversations"],
+    permission=Permission.READ_CONVERSATIONS,
+)
 async def get_conversation(principal: Principal, conversation_id: int) -> dict[str, Any]:
     """One conversation."""
     await access.check_conversation(principal.agent, conversation_id)
     return await listing.get_conversation(conversation_id)
 
 
-@patch("/api/v1/conversations/{conversation_id:int}", tags=["conversations"])
+@patch(
+    "/api/v1/conversations/{conversation_id:int}",
+    tags=["conversations"],
+    permission=Permission.READ_CONVERSATIONS,
+)
 async def update_conversation(
     principal: Principal, conversation_id: int, data: ConversationPatch
 ) -> dict[str, Any]:
     """Change status, priority, assignee, team or snooze time; each change shows in the timeline."""
     await access.check_conversation(principal.agent, conversation_id)
+    await _require_for_changes(principal, conversation_id, data)
     changes = msgspec.convert(msgspec.to_builtins(data), Changes)
     return await lifecycle.update_conversation(conversation_id, changes, actor=principal.agent)
 
 
-@post("/api/v1/conversations/{conversation_id:int}/tags", tags=["conversations"], status_code=200)
+async def _require_for_changes(
+    principal: Principal, conversation_id: int, data: ConversationPatch
+) -> None:
+    """Each kind of change needs its own permission (docs/access.md)."""
+    if data.status is not None or data.priority is not None or data.snoozed_until is not UNSET:
+        require(principal, Permission.UPDATE_CONVERSATIONS)
+    if data.team_id is not UNSET:
+        require(principal, Permission.ASSIGN)
+    if data.assignee_id is not UNSET:
+        me = principal.agent.id
+        current_assignee = await connection_pool().fetchval(
+            "SELECT assignee FROM conversation WHERE id = $1", conversation_id
+        )
+        own = data.assignee_id == me or (data.assignee_id is None and current_assignee == me)
+        taking_over = current_assignee not in (None, me)
+        require(
+            principal, Permission.ASSIGN if own and not taking_over else Permission.ASSIGN_OTHERS
+        )
+
+
+@post(
+    "/api/v1/conversations/{conversation_id:int}/tags",
+    tags=["conversations"],
+    status_code=200,
+    permission=Permission.UPDATE_CONVERSATIONS,
+)
 async def add_tags(principal: Principal, conversation_id: int, data: TagsBody) -> dict[str, Any]:
     """Add tags (created on first use)."""
     await access.check_conversation(principal.agent, conversation_id)
@@ -130,6 +168,7 @@ async def add_tags(principal: Principal, conversation_id: int, data: TagsBody) -
     "/api/v1/conversations/{conversation_id:int}/tags/{tag:str}",
     tags=["conversations"],
     status_code=200,
+    permission=Permission.UPDATE_CONVERSATIONS,
 )
 async def remove_tag(principal: Principal, conversation_id: int, tag: str) -> dict[str, Any]:
     """Remove one tag."""
@@ -137,7 +176,11 @@ async def remove_tag(principal: Principal, conversation_id: int, tag: str) -> di
     return await lifecycle.remove_tag(conversation_id, tag, actor=principal.agent)
 
 
-@get("/api/v1/conversations/{conversation_id:int}/messages", tags=["conversations"])
+@get(
+    "/api/v1/conversations/{conversation_id:int}/messages",
+    tags=["conversations"],
+    permission=Permission.READ_CONVERSATIONS,
+)
 async def list_messages(
     principal: Principal,
     conversation_id: int,
@@ -152,12 +195,16 @@ async def list_messages(
 
 
 @post(
-    "/api/v1/conversations/{conversation_id:int}/messages", tags=["conversations"], status_code=201
+    "/api/v1/conversations/{conversation_id:int}/messages",
+    tags=["conversations"],
+    status_code=201,
+    permission=Permission.READ_CONVERSATIONS,
 )
 async def create_message(
     principal: Principal, conversation_id: int, data: NewMessage
 ) -> dict[str, Any]:
     """Reply on the conversation's channel (status `pending`, sent by a worker), or add a private note."""
+    require(principal, Permission.NOTE if data.private else Permission.REPLY)
     inbox_id = await access.check_conversation(principal.agent, conversation_id)
     settings = current().settings
     adapter = await inboxes.adapter_for(
@@ -182,11 +229,14 @@ async def create_message(
     return message
 
 
-@post("/api/v1/messages/{message_id:int}/retry", tags=["conversations"], status_code=200)
+@post(
+    "/api/v1/messages/{message_id:int}/retry",
+    tags=["conversations"],
+    status_code=200,
+    permission=Permission.REPLY,
+)
 async def retry_message(principal: Principal, message_id: int) -> dict[str, Any]:
     """Send a failed reply again."""
-    from hub.db.engine import connection_pool
-
     pool = connection_pool()
     conversation_id = await pool.fetchval(
         "SELECT conversation FROM message WHERE id = $1", message_id
@@ -197,7 +247,12 @@ async def retry_message(principal: Principal, message_id: int) -> dict[str, Any]
     return await dispatch.retry_failed(message_id)
 
 
-@post("/api/v1/conversations/{conversation_id:int}/read", tags=["conversations"], status_code=204)
+@post(
+    "/api/v1/conversations/{conversation_id:int}/read",
+    tags=["conversations"],
+    status_code=204,
+    permission=Permission.READ_CONVERSATIONS,
+)
 async def mark_read(principal: Principal, conversation_id: int) -> None:
     """Mark the conversation's customer messages as read by the team, and your notifications
     about it as read by you."""

@@ -16,7 +16,7 @@ from hub.crm.contract import CrmError
 from hub.system.services import current
 from web.api.contacts import visible_contact
 from web.errors import ApiError
-from web.security import client_ip, require
+from web.security import client_ip
 
 
 class NewSource(msgspec.Struct):
@@ -51,12 +51,11 @@ def _view(row: Any) -> dict[str, Any]:
     return sources.public_view(row, secret_key=settings.secret_key, public_url=settings.public_url)
 
 
-@post("/api/v1/crm/sources", tags=["crm"], status_code=201)
+@post("/api/v1/crm/sources", tags=["crm"], status_code=201, permission=Permission.MANAGE_CRM)
 async def create_source(
     principal: Principal, data: NewSource, request: Request[Any, Any, Any]
 ) -> dict[str, Any]:
     """Connect a CRM (Splynx: base_url, api_key, api_secret, hook_secret); secrets are write-only."""
-    require(principal, Permission.MANAGE_CRM)
     settings = current().settings
     row, generated = await sources.create_source(
         data.kind,
@@ -89,22 +88,19 @@ async def create_source(
     return view
 
 
-@get("/api/v1/crm/sources", tags=["crm"])
+@get("/api/v1/crm/sources", tags=["crm"], permission=Permission.MANAGE_CRM)
 async def list_sources(principal: Principal) -> Items:
-    require(principal, Permission.MANAGE_CRM)
     return Items(items=[_view(r) for r in await sources.list_sources()])
 
 
-@get("/api/v1/crm/sources/{source_id:int}", tags=["crm"])
+@get("/api/v1/crm/sources/{source_id:int}", tags=["crm"], permission=Permission.MANAGE_CRM)
 async def get_source(principal: Principal, source_id: int) -> dict[str, Any]:
-    require(principal, Permission.MANAGE_CRM)
     return _view(await sources.get_source(source_id))
 
 
-@patch("/api/v1/crm/sources/{source_id:int}", tags=["crm"])
+@patch("/api/v1/crm/sources/{source_id:int}", tags=["crm"], permission=Permission.MANAGE_CRM)
 async def update_source(principal: Principal, source_id: int, data: SourcePatch) -> dict[str, Any]:
     """Rename, change the phone region, or merge settings (a key set to null is removed)."""
-    require(principal, Permission.MANAGE_CRM)
     row = await sources.update_source(
         source_id,
         secret_key=current().settings.secret_key,
@@ -122,10 +118,14 @@ async def update_source(principal: Principal, source_id: int, data: SourcePatch)
     return _view(row)
 
 
-@delete("/api/v1/crm/sources/{source_id:int}", tags=["crm"], status_code=204)
+@delete(
+    "/api/v1/crm/sources/{source_id:int}",
+    tags=["crm"],
+    status_code=204,
+    permission=Permission.MANAGE_CRM,
+)
 async def delete_source(principal: Principal, source_id: int) -> None:
     """Deactivate a source: its customers no longer link or show."""
-    require(principal, Permission.MANAGE_CRM)
     await sources.deactivate_source(source_id)
     await audit.record(
         "crm_source.deleted",
@@ -135,10 +135,9 @@ async def delete_source(principal: Principal, source_id: int) -> None:
     )
 
 
-@post("/api/v1/crm/sync", tags=["crm"], status_code=202)
+@post("/api/v1/crm/sync", tags=["crm"], status_code=202, permission=Permission.MANAGE_CRM)
 async def start_sync(principal: Principal, data: SyncRequest) -> dict[str, Any]:
     """Start a sync (incremental, or `full`) and return its run; a run in progress is returned instead."""
-    require(principal, Permission.MANAGE_CRM)
     source_id = data.source_id
     if source_id is None:
         rows = await sources.list_sources()
@@ -151,27 +150,25 @@ async def start_sync(principal: Principal, data: SyncRequest) -> dict[str, Any]:
     return await jobs.start_sync(source_id, full=data.full, trigger="api")
 
 
-@get("/api/v1/crm/sync-runs", tags=["crm"])
+@get("/api/v1/crm/sync-runs", tags=["crm"], permission=Permission.MANAGE_CRM)
 async def list_runs(
     principal: Principal,
     source_id: int | None = None,
     limit: int = Parameter(default=50, ge=1, le=500),
 ) -> Items:
     """The sync log, newest first: status, counts per entity, the error of a failed run."""
-    require(principal, Permission.MANAGE_CRM)
     return Items(items=[runs.view(r) for r in await runs.recent(source_id, limit)])
 
 
-@get("/api/v1/crm/sync-runs/{run_id:int}", tags=["crm"])
+@get("/api/v1/crm/sync-runs/{run_id:int}", tags=["crm"], permission=Permission.MANAGE_CRM)
 async def get_run(principal: Principal, run_id: int) -> dict[str, Any]:
     """One run, with the records it could not read (their raw JSON)."""
-    require(principal, Permission.MANAGE_CRM)
     run = runs.view(await runs.get(run_id))
     run["bad"] = await runs.bad_records(run_id)
     return run
 
 
-@get("/api/v1/crm/customers", tags=["crm"])
+@get("/api/v1/crm/customers", tags=["crm"], permission=Permission.VIEW_CRM_CARD)
 async def search_customers(
     principal: Principal,
     q: str = Parameter(description="a name, login, email or phone (any format)"),
@@ -180,13 +177,18 @@ async def search_customers(
     return Items(items=await customers.search(q, limit=limit))
 
 
-@get("/api/v1/crm/customers/{customer_id:int}", tags=["crm"])
+@get("/api/v1/crm/customers/{customer_id:int}", tags=["crm"], permission=Permission.VIEW_CRM_CARD)
 async def get_customer(principal: Principal, customer_id: int) -> dict[str, Any]:
     """A customer with services, open invoices, open tickets and the contacts it links."""
     return await customers.customer(customer_id)
 
 
-@post("/api/v1/contacts/{contact_id:int}/crm-links", tags=["crm"], status_code=204)
+@post(
+    "/api/v1/contacts/{contact_id:int}/crm-links",
+    tags=["crm"],
+    status_code=204,
+    permission=Permission.EDIT_CONTACTS,
+)
 async def link_customer(principal: Principal, contact_id: int, data: LinkBody) -> None:
     """Link a contact to a CRM customer by hand (logged)."""
     await visible_contact(principal, contact_id)
@@ -194,7 +196,10 @@ async def link_customer(principal: Principal, contact_id: int, data: LinkBody) -
 
 
 @delete(
-    "/api/v1/contacts/{contact_id:int}/crm-links/{customer_id:int}", tags=["crm"], status_code=204
+    "/api/v1/contacts/{contact_id:int}/crm-links/{customer_id:int}",
+    tags=["crm"],
+    status_code=204,
+    permission=Permission.EDIT_CONTACTS,
 )
 async def unlink_customer(principal: Principal, contact_id: int, customer_id: int) -> None:
     """This contact is not that customer: the match is blocked, even if they share an address (logged)."""
@@ -202,7 +207,7 @@ async def unlink_customer(principal: Principal, contact_id: int, customer_id: in
     await customers.unlink(contact_id, customer_id, agent_id=principal.agent.id)
 
 
-@get("/api/v1/contacts/{contact_id:int}/crm", tags=["crm"])
+@get("/api/v1/contacts/{contact_id:int}/crm", tags=["crm"], permission=Permission.VIEW_CRM_CARD)
 async def contact_crm(principal: Principal, contact_id: int) -> Response[Any]:
     """The contact's CRM card data (also part of GET /api/v1/contacts/{id})."""
     await visible_contact(principal, contact_id)

@@ -15,14 +15,13 @@ from hub.contacts import identities
 from hub.db.engine import connection_pool
 from hub.realtime import events
 from hub.visitors import revocation
-from web.security import require
 
 
 class EventList(msgspec.Struct):
     items: list[events.Event]
 
 
-@get("/api/v1/events", tags=["realtime"])
+@get("/api/v1/events", tags=["realtime"], permission=Permission.READ_CONVERSATIONS)
 async def list_events(
     principal: Principal,
     after: int = Parameter(default=0, ge=0),
@@ -37,7 +36,7 @@ async def list_events(
     )
 
 
-@get("/api/v1/agents", tags=["agents"])
+@get("/api/v1/agents", tags=["agents"], access="authenticated")
 async def list_agents(principal: Principal) -> dict[str, list[dict[str, Any]]]:
     """Active agents (for assignment)."""
     pool = connection_pool()
@@ -48,12 +47,14 @@ async def list_agents(principal: Principal) -> dict[str, list[dict[str, Any]]]:
 
 
 @post(
-    "/api/v1/contacts/{contact_id:int}/widget-sessions/revoke", tags=["contacts"], status_code=200
+    "/api/v1/contacts/{contact_id:int}/widget-sessions/revoke",
+    tags=["contacts"],
+    status_code=200,
+    permission=Permission.MANAGE_INBOXES,
 )
 async def revoke_widget_sessions(principal: Principal, contact_id: int) -> dict[str, int]:
     """End every chat-widget session of this contact (a leaked token, a shared computer, abuse):
     their visitor tokens stop working at once; the widget has to start a new session."""
-    require(principal, Permission.MANAGE_INBOXES)
     if await identities.contact_detail(contact_id) is None:
         raise access.NotFound(f"no contact {contact_id}")
     revoked = await revocation.revoke_contact(contact_id)

@@ -18,7 +18,6 @@ from hub.ingest import pipeline
 from hub.system.services import current
 from web.errors import ApiError
 from web.realtime import relay
-from web.security import require
 
 
 class NewInbox(msgspec.Struct):
@@ -67,10 +66,9 @@ def _view(row: Any) -> dict[str, Any]:
     return inboxes.public_view(row, secret_key=settings.secret_key, public_url=settings.public_url)
 
 
-@post("/api/v1/inboxes", tags=["inboxes"], status_code=201)
+@post("/api/v1/inboxes", tags=["inboxes"], status_code=201, permission=Permission.MANAGE_INBOXES)
 async def create_inbox(principal: Principal, data: NewInbox) -> dict[str, Any]:
     """Create an inbox for a channel; the answer says what the outside world needs (webhook URL, token)."""
-    require(principal, Permission.MANAGE_INBOXES)
     row, generated = await inboxes.create_inbox(
         data.name,
         data.channel,
@@ -90,24 +88,23 @@ async def create_inbox(principal: Principal, data: NewInbox) -> dict[str, Any]:
     return view
 
 
-@get("/api/v1/inboxes", tags=["inboxes"])
+@get("/api/v1/inboxes", tags=["inboxes"], access="authenticated")
 async def list_inboxes(principal: Principal) -> InboxList:
     """Inboxes you may see."""
     rows = await inboxes.list_inboxes(await access.visible_inbox_ids(principal.agent))
     return InboxList(items=[_view(r) for r in rows])
 
 
-@get("/api/v1/inboxes/{inbox_id:int}", tags=["inboxes"])
+@get("/api/v1/inboxes/{inbox_id:int}", tags=["inboxes"], access="authenticated")
 async def get_inbox(principal: Principal, inbox_id: int) -> dict[str, Any]:
     """One inbox (secrets are never returned)."""
     await access.check_inbox(principal.agent, inbox_id)
     return _view(await inboxes.get_inbox(inbox_id))
 
 
-@patch("/api/v1/inboxes/{inbox_id:int}", tags=["inboxes"])
+@patch("/api/v1/inboxes/{inbox_id:int}", tags=["inboxes"], permission=Permission.MANAGE_INBOXES)
 async def update_inbox(principal: Principal, inbox_id: int, data: InboxPatch) -> dict[str, Any]:
     """Rename, move to a team, or change settings (merged; a key set to null is removed)."""
-    require(principal, Permission.MANAGE_INBOXES)
     row = await inboxes.update_inbox(
         inbox_id,
         secret_key=current().settings.secret_key,
@@ -129,10 +126,14 @@ async def update_inbox(principal: Principal, inbox_id: int, data: InboxPatch) ->
     return _view(row)
 
 
-@delete("/api/v1/inboxes/{inbox_id:int}", tags=["inboxes"], status_code=204)
+@delete(
+    "/api/v1/inboxes/{inbox_id:int}",
+    tags=["inboxes"],
+    status_code=204,
+    permission=Permission.MANAGE_INBOXES,
+)
 async def delete_inbox(principal: Principal, inbox_id: int) -> None:
     """Deactivate an inbox; its conversations stay in the history."""
-    require(principal, Permission.MANAGE_INBOXES)
     settings = current().settings
     await inboxes.deactivate_inbox(
         inbox_id, secret_key=settings.secret_key, public_url=settings.public_url
@@ -143,10 +144,11 @@ async def delete_inbox(principal: Principal, inbox_id: int) -> None:
     )
 
 
-@put("/api/v1/inboxes/{inbox_id:int}/members", tags=["inboxes"])
+@put(
+    "/api/v1/inboxes/{inbox_id:int}/members", tags=["inboxes"], permission=Permission.MANAGE_INBOXES
+)
 async def set_members(principal: Principal, inbox_id: int, data: Members) -> Members:
     """Set which agents work this inbox (admins and supervisors see every inbox anyway)."""
-    require(principal, Permission.MANAGE_INBOXES)
     members = await inboxes.set_members(inbox_id, data.agent_ids)
     relay.recheck_access()  # a removed agent's sockets stop receiving this inbox now
     await audit.record(
@@ -159,7 +161,12 @@ async def set_members(principal: Principal, inbox_id: int, data: Members) -> Mem
     return Members(agent_ids=members)
 
 
-@post("/api/v1/inboxes/{inbox_id:int}/messages", tags=["api channel"], status_code=201)
+@post(
+    "/api/v1/inboxes/{inbox_id:int}/messages",
+    tags=["api channel"],
+    status_code=201,
+    access="authenticated",
+)
 async def api_channel_inbound(
     principal: Principal, inbox_id: int, data: ApiInboundMessage
 ) -> Response[bytes]:

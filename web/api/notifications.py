@@ -25,7 +25,7 @@ class Preferences(msgspec.Struct):
     kinds: dict[str, Preference]
 
 
-@get("/api/v1/notifications", tags=["notifications"])
+@get("/api/v1/notifications", tags=["notifications"], access="authenticated")
 async def list_notifications(
     principal: Principal,
     unread: bool = False,
@@ -36,7 +36,7 @@ async def list_notifications(
     return await queries.page(principal.agent.id, unread=unread, limit=limit, before=cursor)
 
 
-@post("/api/v1/notifications/read", tags=["notifications"], status_code=200)
+@post("/api/v1/notifications/read", tags=["notifications"], status_code=200, access="authenticated")
 async def read_notifications(principal: Principal, data: ReadBody) -> ReadResult:
     """Mark notifications read: `{"ids": [...]}` or `{"all": true}`."""
     if data.all == (data.ids is not None):
@@ -45,13 +45,13 @@ async def read_notifications(principal: Principal, data: ReadBody) -> ReadResult
     return ReadResult(unread_count=unread)
 
 
-@get("/api/v1/notification-preferences", tags=["notifications"])
+@get("/api/v1/notification-preferences", tags=["notifications"], access="authenticated")
 async def get_preferences(principal: Principal) -> Preferences:
     """Per kind: in the bell (`in_app`) and/or by email while you are away or offline."""
     return Preferences(kinds=await queries.get_preferences(principal.agent.id))
 
 
-@put("/api/v1/notification-preferences", tags=["notifications"])
+@put("/api/v1/notification-preferences", tags=["notifications"], access="authenticated")
 async def put_preferences(principal: Principal, data: Preferences) -> Preferences:
     """Change the kinds given (`{"kinds": {"message": {"in_app": true, "email": false}}}`); the
     others keep theirs. Both false: that kind is off."""

@@ -7,12 +7,11 @@ from typing import Any
 import msgspec
 from litestar import get, patch, post, put
 
-from hub.auth import access
+from hub.auth import access, audit
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission
 from hub.routing import availability, teams
 from hub.routing.teams import TeamRouting
-from web.security import require
 
 
 class AvailabilityBody(msgspec.Struct):
@@ -31,42 +30,60 @@ class RequirementsBody(msgspec.Struct):
     requirements: list[str]
 
 
-@put("/api/v1/agents/me/availability", tags=["routing"])
+@put("/api/v1/agents/me/availability", tags=["routing"], access="authenticated")
 async def set_my_availability(principal: Principal, data: AvailabilityBody) -> dict[str, Any]:
     """Only available agents are assigned conversations; away returns yours to the team queue
     (when the team says so)."""
     return await availability.set_availability(principal.agent.id, data.status)
 
 
-@get("/api/v1/routing/workload", tags=["routing"])
+@get("/api/v1/routing/workload", tags=["routing"], access="authenticated")
 async def workload(principal: Principal) -> list[dict[str, Any]]:
     """Per agent: availability, open and pending conversations, capacity per team."""
     return await availability.workload()
 
 
-@patch("/api/v1/teams/{team_id:int}/routing", tags=["routing"])
+@patch("/api/v1/teams/{team_id:int}/routing", tags=["routing"], permission=Permission.MANAGE_TEAMS)
 async def configure_team(principal: Principal, team_id: int, data: TeamRouting) -> dict[str, Any]:
-    require(principal, Permission.MANAGE_TEAMS)
-    return await teams.configure_team(team_id, data)
+    result = await teams.configure_team(team_id, data)
+    await audit.record(
+        "routing.team_configured", actor_id=principal.agent.id, target_type="team",
+        target_id=team_id, data=msgspec.to_builtins(data),
+    )  # fmt: skip
+    return result
 
 
 @put(
-    "/api/v1/teams/{team_id:int}/members/{agent_id:int}/capacity", tags=["routing"], status_code=204
+    "/api/v1/teams/{team_id:int}/members/{agent_id:int}/capacity",
+    tags=["routing"],
+    status_code=204,
+    permission=Permission.MANAGE_TEAMS,
 )
 async def set_capacity(
     principal: Principal, team_id: int, agent_id: int, data: CapacityBody
 ) -> None:
-    require(principal, Permission.MANAGE_TEAMS)
     await teams.set_member_capacity(team_id, agent_id, data.max_open)
+    await audit.record(
+        "routing.capacity", actor_id=principal.agent.id, target_type="team", target_id=team_id,
+        data={"agent_id": agent_id, "max_open": data.max_open},
+    )  # fmt: skip
 
 
-@put("/api/v1/agents/{agent_id:int}/skills", tags=["routing"])
+@put("/api/v1/agents/{agent_id:int}/skills", tags=["routing"], permission=Permission.MANAGE_TEAMS)
 async def set_skills(principal: Principal, agent_id: int, data: SkillsBody) -> list[str]:
-    require(principal, Permission.MANAGE_TEAMS)
-    return await teams.set_skills(agent_id, data.skills)
+    skills = await teams.set_skills(agent_id, data.skills)
+    await audit.record(
+        "routing.skills", actor_id=principal.agent.id, target_type="agent", target_id=agent_id,
+        data={"skills": skills},
+    )  # fmt: skip
+    return skills
 
 
-@put("/api/v1/conversations/{conversation_id:int}/requirements", tags=["routing"])
+@put(
+    "/api/v1/conversations/{conversation_id:int}/requirements",
+    tags=["routing"],
+    permission=Permission.UPDATE_CONVERSATIONS,
+)
 async def set_requirements(
     principal: Principal, conversation_id: int, data: RequirementsBody
 ) -> list[str]:
@@ -75,14 +92,23 @@ async def set_requirements(
     return await teams.set_requirements(conversation_id, data.requirements)
 
 
-@post("/api/v1/conversations/{conversation_id:int}/take", tags=["routing"], status_code=200)
+@post(
+    "/api/v1/conversations/{conversation_id:int}/take",
+    tags=["routing"],
+    status_code=200,
+    permission=Permission.ASSIGN,
+)
 async def take(principal: Principal, conversation_id: int) -> dict[str, Any]:
     """Assign the conversation to yourself if nobody has it; 409 when somebody else won."""
     await access.check_conversation(principal.agent, conversation_id)
     return await teams.take(conversation_id, principal.agent)
 
 
-@get("/api/v1/conversations/{conversation_id:int}/assignments", tags=["routing"])
+@get(
+    "/api/v1/conversations/{conversation_id:int}/assignments",
+    tags=["routing"],
+    permission=Permission.READ_CONVERSATIONS,
+)
 async def assignments(principal: Principal, conversation_id: int) -> list[dict[str, Any]]:
     """Every assignment and unassignment, oldest first, with who or what did it."""
     await access.check_conversation(principal.agent, conversation_id)

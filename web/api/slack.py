@@ -11,7 +11,6 @@ from hub.auth.permissions import Permission
 from hub.notifications import slack
 from hub.notifications.slack import Route, SlackConfig
 from hub.system.services import current
-from web.security import require
 
 
 class SlackSettings(msgspec.Struct, kw_only=True):
@@ -57,18 +56,16 @@ def _shown(config: SlackConfig | None) -> SlackSettings:
     )
 
 
-@get("/api/v1/integrations/slack", tags=["notifications"])
+@get("/api/v1/integrations/slack", tags=["notifications"], permission=Permission.MANAGE_INBOXES)
 async def get_slack(principal: Principal) -> SlackSettings:
     """The Slack integration (admin)."""
-    require(principal, Permission.MANAGE_INBOXES)
     return _shown(await slack.load_config(current().settings.secret_key))
 
 
-@put("/api/v1/integrations/slack", tags=["notifications"])
+@put("/api/v1/integrations/slack", tags=["notifications"], permission=Permission.MANAGE_INBOXES)
 async def put_slack(principal: Principal, data: SlackUpdate) -> SlackSettings:
     """Set up Slack (admin): a bot token (threads per conversation) or an incoming webhook,
     the default channel, team → channel routes, which kinds, and @channel on SLA breach."""
-    require(principal, Permission.MANAGE_INBOXES)
     key = current().settings.secret_key
     old = await slack.load_config(key) or SlackConfig()
     config = SlackConfig(

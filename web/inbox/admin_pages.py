@@ -36,10 +36,9 @@ def _inbox_view(row: Any) -> dict[str, Any]:
         }
 
 
-@get("/admin/inboxes")
+@get("/admin/inboxes", permission=Permission.MANAGE_INBOXES)
 async def inboxes_page(viewer: Viewer) -> Response[str]:
     """Inboxes: the list with webhook URLs, and a form to create an API-channel inbox."""
-    viewer.require(Permission.MANAGE_INBOXES)
     rows = await inboxes.list_inboxes(None)
     team_rows = (await inbox_views.people())["teams"]
     context = viewer.context(
@@ -52,10 +51,9 @@ async def inboxes_page(viewer: Viewer) -> Response[str]:
     return html("admin/inboxes.html", context, host=viewer.host)
 
 
-@get("/admin/agents")
+@get("/admin/agents", permission=Permission.MANAGE_TEAMS)
 async def agents_page(viewer: Viewer) -> Response[str]:
     """Agents and teams, with each agent's workload (refreshed every few seconds)."""
-    viewer.require(Permission.MANAGE_TEAMS)
     context = viewer.context(
         section="agents",
         workload=await availability.workload(),
@@ -65,17 +63,15 @@ async def agents_page(viewer: Viewer) -> Response[str]:
     return html("admin/agents.html", context, host=viewer.host)
 
 
-@get("/admin/agents/workload")
+@get("/admin/agents/workload", permission=Permission.MANAGE_TEAMS)
 async def workload_partial(viewer: Viewer) -> Response[str]:
-    viewer.require(Permission.MANAGE_TEAMS)
     context = viewer.context(workload=await availability.workload())
     return html("admin/_workload.html", context, host=viewer.host)
 
 
-@get("/admin/api-keys")
+@get("/admin/api-keys", permission=Permission.USE_API_KEYS)
 async def api_keys_page(viewer: Viewer) -> Response[str]:
     """The agent's own API keys: create (shown once), list, revoke."""
-    viewer.require(Permission.USE_API_KEYS)
     keys = await accounts.list_api_keys(viewer.agent.id)
     context = viewer.context(section="api-keys", keys=keys)
     return html("admin/api_keys.html", context, host=viewer.host)

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from hub.auth.access import NotFound
+from hub.auth.permissions import Permission
 from hub.channels import inboxes
 from hub.channels.contract import UnknownChannel, adapter_class
 from hub.conversations import inbox_views, listing
@@ -88,7 +89,7 @@ async def _timeline(
     return items, None
 
 
-@get("/inbox/conversations/{conversation_id:int}")
+@get("/inbox/conversations/{conversation_id:int}", permission=Permission.READ_CONVERSATIONS)
 async def conversation_page(
     request: Request[Any, Any, Any], viewer: Viewer, conversation_id: int
 ) -> Response[str]:
@@ -101,10 +102,16 @@ async def conversation_page(
     async def conversation_and_contact() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         conversation = await _conversation(conversation_id, viewer)
         contact_id = int(conversation["contact"]["id"])
-        contact = await inbox_views.contact_card(
-            contact_id, current_conversation=conversation_id, visible=viewer.visible
-        )
-        return conversation, contact, await card_context(contact_id, conversation_id)
+        # The side panel shows only what the role may read (contacts.read, crm.card).
+        contact: dict[str, Any] = {}
+        if viewer.may(Permission.READ_CONTACTS):
+            contact = await inbox_views.contact_card(
+                contact_id, current_conversation=conversation_id, visible=viewer.visible
+            )
+        crm: dict[str, Any] = {}
+        if viewer.may(Permission.VIEW_CRM_CARD):
+            crm = await card_context(contact_id, conversation_id)
+        return conversation, contact, crm
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -131,7 +138,7 @@ async def conversation_page(
     return html("inbox/conversation.html", context, host=viewer.host)
 
 
-@get("/inbox/conversations/{conversation_id:int}/header")
+@get("/inbox/conversations/{conversation_id:int}/header", permission=Permission.READ_CONVERSATIONS)
 async def header_partial(viewer: Viewer, conversation_id: int) -> Response[str]:
     """The conversation's header and actions, re-rendered after a change (htmx)."""
     nav = await inbox_views.navigation(viewer.agent, viewer.visible)
@@ -140,7 +147,9 @@ async def header_partial(viewer: Viewer, conversation_id: int) -> Response[str]:
     return html("inbox/_header.html", context, host=viewer.host)
 
 
-@get("/inbox/conversations/{conversation_id:int}/timeline")
+@get(
+    "/inbox/conversations/{conversation_id:int}/timeline", permission=Permission.READ_CONVERSATIONS
+)
 async def timeline_partial(
     viewer: Viewer,
     conversation_id: int,
@@ -157,7 +166,7 @@ async def timeline_partial(
     return html("inbox/_timeline.html", context, host=viewer.host)
 
 
-@get("/inbox/messages/{message_id:int}")
+@get("/inbox/messages/{message_id:int}", permission=Permission.READ_CONVERSATIONS)
 async def message_partial(viewer: Viewer, message_id: int) -> Response[str]:
     """One timeline item, re-rendered when its delivery status changes."""
     inbox_id, message = await inbox_views.message(message_id)

@@ -28,7 +28,7 @@ async def _contact_of(viewer: Viewer, conversation_id: int) -> int:
     return int(conversation["contact"]["id"])
 
 
-@get("/inbox/conversations/{conversation_id:int}/crm")
+@get("/inbox/conversations/{conversation_id:int}/crm", permission=Permission.VIEW_CRM_CARD)
 async def crm_card(viewer: Viewer, conversation_id: int) -> Response[str]:
     """The customer card, re-rendered live (crm.updated) and after an agent's decision."""
     contact_id = await _contact_of(viewer, conversation_id)
@@ -36,7 +36,7 @@ async def crm_card(viewer: Viewer, conversation_id: int) -> Response[str]:
     return html("inbox/_crm.html", context, host=viewer.host)
 
 
-@get("/inbox/conversations/{conversation_id:int}/crm/search")
+@get("/inbox/conversations/{conversation_id:int}/crm/search", permission=Permission.VIEW_CRM_CARD)
 async def crm_search(viewer: Viewer, conversation_id: int, q: str = "") -> Response[str]:
     """Customers to link by hand, when nothing the contact and a customer share matched."""
     await _contact_of(viewer, conversation_id)
@@ -44,10 +44,9 @@ async def crm_search(viewer: Viewer, conversation_id: int, q: str = "") -> Respo
     return html("inbox/_crm_search.html", context, host=viewer.host)
 
 
-@get("/admin/crm")
+@get("/admin/crm", permission=Permission.MANAGE_CRM)
 async def crm_admin(viewer: Viewer) -> Response[str]:
     """CRM sources with their hooks URL and the sync log (a failed run shows the CRM's message)."""
-    viewer.require(Permission.MANAGE_CRM)
     settings = current().settings
     rows = await sources.list_sources()
     context = viewer.context(

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
+from hub.auth.permissions import Permission
 from hub.conversations import inbox_views
 from web.inbox.listing import PRIORITIES, SORTS, STATUSES, ListQuery, fetch_page
 from web.inbox.render import html
@@ -35,7 +36,7 @@ def list_context(
     )
 
 
-@get(["/", "/inbox"])
+@get(["/", "/inbox"], permission=Permission.READ_CONVERSATIONS)
 async def inbox_page(request: Request[Any, Any, Any], viewer: Viewer) -> Response[str]:
     """The inbox (also the site root): views with counts, filters and search, the list."""
     query = ListQuery.parse(request.query_params)
@@ -47,7 +48,7 @@ async def inbox_page(request: Request[Any, Any, Any], viewer: Viewer) -> Respons
     return html("inbox/list.html", context, host=viewer.host)
 
 
-@get("/inbox/rows")
+@get("/inbox/rows", permission=Permission.READ_CONVERSATIONS)
 async def rows_partial(request: Request[Any, Any, Any], viewer: Viewer) -> Response[str]:
     """Rows of the list (htmx): the next page, or with `refresh=1` the first rows and the counts."""
     query = ListQuery.parse(request.query_params)

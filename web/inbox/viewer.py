@@ -20,7 +20,7 @@ from hub.auth.accounts import AgentInfo, Principal
 from hub.auth.permissions import Permission, allowed
 from hub.routing import availability
 from web.inbox.render import timezone
-from web.security import principal_from
+from web.security import principal_for
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,255}$")
 
@@ -63,6 +63,10 @@ class Viewer:
             "tz": self.tz,
             "is_admin": self.may(Permission.MANAGE_INBOXES),
             "may_view_agents": self.may(Permission.MANAGE_TEAMS),
+            "may_manage_roles": self.may(Permission.MANAGE_ROLES),
+            "may_view_audit": self.may(Permission.VIEW_AUDIT_LOG),
+            "may_manage_crm": self.may(Permission.MANAGE_CRM),
+            "may_use_api_keys": self.may(Permission.USE_API_KEYS),
             "availability": self.availability,
             **extra,
         }
@@ -74,7 +78,7 @@ def host_of(request: Request[Any, Any, Any]) -> str:
 
 
 async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
-    principal = await principal_from(request)
+    principal = await principal_for(request)  # shared with the guard: looked up once
     if principal is None or principal.via != "session":
         raise LoginRequired
     return Viewer(

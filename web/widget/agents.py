@@ -7,6 +7,7 @@ from litestar import post
 
 from hub.auth import access
 from hub.auth.accounts import Principal
+from hub.auth.permissions import Permission
 from web.widget.fanin import TypingNotice, publish_typing
 
 
@@ -14,7 +15,12 @@ class AgentTyping(msgspec.Struct):
     typing: bool
 
 
-@post("/api/v1/conversations/{conversation_id:int}/typing", tags=["conversations"], status_code=204)
+@post(
+    "/api/v1/conversations/{conversation_id:int}/typing",
+    tags=["conversations"],
+    status_code=204,
+    permission=Permission.REPLY,
+)
 async def agent_typing(principal: Principal, conversation_id: int, data: AgentTyping) -> None:
     """Tell the visitor (web chat) and colleagues that you are typing; never stored."""
     inbox_id = await access.check_conversation(principal.agent, conversation_id)

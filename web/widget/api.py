@@ -179,6 +179,7 @@ async def limit_requests(request: Request[Any, Any, Any]) -> None:
 
 router = Router(
     path="/api/v1/widget",
+    opt={"access": "public"},  # visitors: their own signed token, checked by each handler
     route_handlers=[
         widget_config,
         create_session,

@@ -25,7 +25,7 @@ def _script() -> tuple[bytes, bytes, str]:
     return body, gzip.compress(body, 9, mtime=0), '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
 
 
-@get("/widget.js", include_in_schema=False)
+@get("/widget.js", include_in_schema=False, access="public")
 async def widget_script(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The chat widget; embed with <script src=".../widget.js" data-inbox="TOKEN" async>."""
     body, zipped, etag = _script()
@@ -52,7 +52,7 @@ _PAGE = """<!doctype html>
 """
 
 
-@get("/widget/continue", include_in_schema=False)
+@get("/widget/continue", include_in_schema=False, access="public")
 async def continue_chat(t: str = "") -> Response[str]:
     """Opens the chat again from an emailed link (the link's token resumes the visitor)."""
     resumed = tokens.read_resume_token(current().settings.secret_key, t)

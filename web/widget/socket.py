@@ -36,7 +36,7 @@ def _after(socket: WebSocket) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
-@websocket("/ws/widget")
+@websocket("/ws/widget", access="public")
 async def widget_socket(socket: WebSocket) -> None:
     """Live events of the visitor's own conversations (`?token=<visitor token>&after=<event id>`).
 
