@@ -118,7 +118,7 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
 
     _run(migrate(resolve(settings).database_dsn))
     if demo:
-        from hub.demo.seed import DEMO_LOGINS, load_demo
+        from hub.demo.seed import load_demo
 
         _run(_with_services(settings, load_demo))
     if os.environ.get("FORWARDED_ALLOW_IPS"):
@@ -132,8 +132,7 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
     url = f"http://{bind_host}:{bind_port}"
     click.echo(f"Hub is starting at {url}  (public URL {settings.public_url})")
     if demo:
-        for role, (email, password) in DEMO_LOGINS.items():
-            click.echo(f"  demo {role}: {email} / {password}")
+        _print_demo_logins()
     config = uvicorn.Config(
         app,
         host=bind_host,
@@ -261,17 +260,27 @@ def config() -> None:
         click.echo(f"{name}={value}")
 
 
+def _print_demo_logins() -> None:
+    from hub.demo.seed import DEMO_LOGINS, DEMO_TOTP_SECRETS
+
+    for role, (email, password) in DEMO_LOGINS.items():
+        click.echo(f"  demo {role}: {email} / {password}")
+        if role in DEMO_TOTP_SECRETS:
+            click.echo(
+                f"    two-factor on: TOTP key {DEMO_TOTP_SECRETS[role]} (any authenticator app)"
+            )
+
+
 @main.command()
 def demo() -> None:
     """Load the demo data set (idempotent) and print its logins."""
-    from hub.demo.seed import DEMO_LOGINS, load_demo
+    from hub.demo.seed import load_demo
 
     settings = _settings()
     _run(_check_reachable(settings))
     created = _run(_with_services(settings, load_demo, migrate=True))
     click.echo("demo data loaded" if created else "demo data already present")
-    for role, (email, password) in DEMO_LOGINS.items():
-        click.echo(f"  demo {role}: {email} / {password}")
+    _print_demo_logins()
 
 
 @main.group()
