@@ -15,6 +15,8 @@ from hub.db.engine import connection_pool
 from hub.system.crypto import decrypt_json, encrypt_json
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# A role's key string (system roles and admin-defined ones alike); an unknown key grants nothing.
+_ROLE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 class InvalidProvider(ValueError):
@@ -51,7 +53,12 @@ _COLUMNS = (
 
 
 def check_fields(
-    *, key: str | None, name: str | None, discovery_url: str | None, scopes: str | None
+    *,
+    key: str | None,
+    name: str | None,
+    discovery_url: str | None,
+    scopes: str | None,
+    default_role: str | None = None,
 ) -> None:
     if key is not None and not _KEY.match(key):
         raise InvalidProvider("key: 1 to 40 lower-case letters, digits or '-' (e.g. 'google')")
@@ -61,6 +68,8 @@ def check_fields(
         raise InvalidProvider("discovery_url: the provider's https:// discovery URL")
     if scopes is not None and "openid" not in scopes.split():
         raise InvalidProvider("scopes: must include 'openid'")
+    if default_role is not None and not _ROLE.match(default_role):
+        raise InvalidProvider("default_role: a role key such as 'agent' or 'supervisor'")
 
 
 async def list_providers(*, enabled_only: bool = False) -> list[dict[str, Any]]:
@@ -115,7 +124,11 @@ async def update_provider(
     key: str, changes: ProviderChanges, *, secret_key: str, actor_id: int
 ) -> dict[str, Any]:
     check_fields(
-        key=None, name=changes.name, discovery_url=changes.discovery_url, scopes=changes.scopes
+        key=None,
+        name=changes.name,
+        discovery_url=changes.discovery_url,
+        scopes=changes.scopes,
+        default_role=changes.default_role,
     )
     secret = (
         encrypt_json(secret_key, {"secret": changes.client_secret})

@@ -238,6 +238,19 @@ async def test_admin_api_validates_and_guards_addresses(
         headers=admin,
     )
     assert nowhere.status_code == 422 and "discovery_url" in nowhere.json()["error"]["message"]
+    role = await client.post(
+        "/api/v1/auth/oidc/providers",
+        json={
+            "key": "badrole",
+            "name": "x",
+            "discovery_url": provider.discovery_url(),
+            "client_id": "a",
+            "client_secret": "b",
+            "default_role": "Not A Role!",
+        },
+        headers=admin,
+    )
+    assert role.status_code == 422 and role.json()["error"]["message"].startswith("default_role")
     listed = await client.get("/api/v1/auth/oidc/providers", headers=admin)
     assert listed.status_code == 200 and listed.json() == []
     _, email = await new_agent()

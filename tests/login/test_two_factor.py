@@ -157,3 +157,21 @@ async def test_a_role_can_be_made_to_use_two_factor(strict_client: httpx.AsyncCl
     _, agent_email = await new_agent("agent")
     await session(client, agent_email)
     assert (await client.get("/api/v1/conversations")).status_code == 200
+
+
+async def test_a_password_change_voids_logins_waiting_for_a_code(
+    client: httpx.AsyncClient, base_url: str
+) -> None:
+    _, email = await new_agent()
+    csrf = await session(client, email)
+    secret, _ = await enrol(client, csrf)
+    async with httpx.AsyncClient(base_url=base_url) as other:
+        assert (await password_login(other, email)).json()["two_factor_required"] is True
+        changed = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": PASSWORD, "new_password": "plum kettle orbit sand"},
+            headers=csrf,
+        )
+        assert changed.status_code == 200, changed.text
+        late = await other.post("/api/v1/auth/totp/verify", json={"code": code(secret, 1)})
+        assert late.status_code == 401 and late.json()["error"]["code"] == "no_pending_login"

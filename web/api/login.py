@@ -25,6 +25,7 @@ from web.api.auth import first_factor_done
 from web.errors import ApiError
 from web.inbox.render import html
 from web.inbox.viewer import host_of, safe_next
+from web.realtime import relay
 from web.security import client_ip
 
 STATE_COOKIE = "hub_oidc"
@@ -154,6 +155,7 @@ async def confirm_password_reset(
         await reset.use_link(data.token, data.password, ip=client_ip(request))
     except reset.InvalidReset as exc:
         raise ApiError(400, str(exc), code="invalid_reset_link") from None
+    relay.recheck_access()  # the agent's sockets close now
     return {"status": "password_set"}
 
 

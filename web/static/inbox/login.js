@@ -72,3 +72,10 @@ codeForm.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+// Back to the password form (the pending login simply expires).
+document.getElementById("restart").addEventListener("click", () => {
+  codeForm.hidden = true;
+  form.hidden = false;
+  form.email.focus();
+});
