@@ -9,10 +9,11 @@ import pyotp
 from playwright.async_api import Page, expect
 
 from hub.system import clock
-from tests.browser.conftest import AGENT_EMAIL, AGENT_PASSWORD, Desk, sign_in
+from tests.browser.conftest import AGENT_EMAIL, AGENT_PASSWORD, Desk, Problems, sign_in
 
 
-async def test_enrol_and_log_in_with_a_code(page: Page, desk: Desk) -> None:
+async def test_enrol_and_log_in_with_a_code(page: Page, desk: Desk, problems: Problems) -> None:
+    problems.allowed.append("status of 401")  # the wrong code, answered 401 on purpose
     await sign_in(page)
     await page.get_by_role("link", name="Alice Agent").click()
     await page.wait_for_url("**/profile")
