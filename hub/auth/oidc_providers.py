@@ -94,7 +94,13 @@ async def get_provider(key: str, *, secret_key: str | None = None) -> dict[str, 
 
 
 async def create_provider(data: NewProvider, *, secret_key: str, actor_id: int) -> dict[str, Any]:
-    check_fields(key=data.key, name=data.name, discovery_url=data.discovery_url, scopes=data.scopes)
+    check_fields(
+        key=data.key,
+        name=data.name,
+        discovery_url=data.discovery_url,
+        scopes=data.scopes,
+        default_role=data.default_role,
+    )
     exists = await connection_pool().fetchval(
         "SELECT 1 FROM oidc_provider WHERE key = $1", data.key
     )

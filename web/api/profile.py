@@ -145,7 +145,11 @@ async def create_provider(principal: Principal, data: NewProvider) -> dict[str, 
     """Add a provider. Its discovery URL is read now, so a wrong one is refused at once."""
     require(principal, Permission.MANAGE_AGENTS)
     oidc_providers.check_fields(
-        key=data.key, name=data.name, discovery_url=data.discovery_url, scopes=data.scopes
+        key=data.key,
+        name=data.name,
+        discovery_url=data.discovery_url,
+        scopes=data.scopes,
+        default_role=data.default_role,
     )
     await _check_discovery(data.discovery_url)
     settings = current().settings
