@@ -210,9 +210,7 @@ async def test_auto_provisioning_and_two_factor(
     assert done.status_code == 200, done.text
 
 
-async def test_admin_api_validates_and_guards_addresses(
-    client: httpx.AsyncClient, provider: FakeOidc, settings: Settings
-) -> None:
+async def test_admin_api_validates(client: httpx.AsyncClient, provider: FakeOidc) -> None:
     admin = await admin_key(client)
     bad = await client.post(
         "/api/v1/auth/oidc/providers",
@@ -258,22 +256,33 @@ async def test_admin_api_validates_and_guards_addresses(
     assert (await client.get("/api/v1/auth/oidc/providers")).status_code == 403
     assert agent_csrf
 
-    # With the guard on (the default outside tests), a loopback discovery URL is refused.
+
+@pytest.fixture
+async def guarded_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app as deployed: OIDC URLs on private addresses are refused."""
     from web.app import create_app
 
-    guarded: Litestar = create_app(
+    app: Litestar = create_app(
         with_settings(settings, allow_private_oidc_urls=False), run_worker=False
     )
-    async with serving(guarded) as url, httpx.AsyncClient(base_url=url) as other:
-        refused = await other.post(
-            "/api/v1/auth/oidc/providers",
-            json={
-                "key": "loopback",
-                "name": "x",
-                "discovery_url": provider.discovery_url(),
-                "client_id": "a",
-                "client_secret": "b",
-            },
-            headers=admin,
-        )
-    assert refused.status_code == 422 and "discovery" in refused.json()["error"]["message"]
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield http
+
+
+async def test_private_discovery_urls_are_refused_by_default(
+    guarded_client: httpx.AsyncClient, provider: FakeOidc
+) -> None:
+    admin = await admin_key(guarded_client)
+    refused = await guarded_client.post(
+        "/api/v1/auth/oidc/providers",
+        json={
+            "key": "loopback",
+            "name": "x",
+            "discovery_url": provider.discovery_url(),
+            "client_id": "a",
+            "client_secret": "b",
+        },
+        headers=admin,
+    )
+    assert refused.status_code == 422
+    assert "discovery document could not be read" in refused.json()["error"]["message"]
