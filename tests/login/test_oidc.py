@@ -159,6 +159,10 @@ async def test_refusals_are_clear_and_audited(
     replayed = f"/api/v1/auth/oidc/{key}/callback?code={used_code}&state={fresh_state}"
     assert "refused the code" in await refused(replayed)
 
+    # The provider says no (the person cancelled at the provider).
+    denied = f"/api/v1/auth/oidc/{key}/callback?error=access_denied&state=x"
+    assert "did not sign you in (access_denied)" in await refused(denied)
+
     reasons = [
         r["data"]["reason"] for r in await audit_rows(settings.database_url or "", "login.failed")
     ]
@@ -171,6 +175,7 @@ async def test_refusals_are_clear_and_audited(
         "id_token_signature",
         "id_token_invalid_claim",
         "token_refused",
+        "provider_error",
     ):
         assert reason in reasons, reasons
 

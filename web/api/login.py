@@ -18,6 +18,7 @@ from litestar.response import Redirect
 
 from adapters.api import netguard
 from hub.auth import oidc, reset
+from hub.auth.pending import audit_failure
 from hub.jobs.registry import enqueue
 from hub.system.crypto import sign, verify
 from hub.system.services import current
@@ -106,6 +107,7 @@ async def oidc_callback(request: Request[Any, Any, Any], key: str) -> Response[A
     params = request.query_params
     if params.get("error"):
         error = str(params.get("error"))[:60]
+        await audit_failure("provider_error", client_ip(request), method=f"oidc:{key}", error=error)
         return _refused(request, f"the sign-in provider did not sign you in ({error})")
     try:
         async with oidc_http() as http:
