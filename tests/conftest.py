@@ -98,6 +98,7 @@ def settings(clean_db: str, tmp_path: Path) -> Settings:
         # The fake Bot API, Graph and Twilio run on 127.0.0.1; security tests turn this off.
         allow_custom_provider_urls=True,
         allow_private_callback_urls=True,  # the callback receivers too
+        allow_private_oidc_urls=True,  # the fake OIDC provider
     )
 
 

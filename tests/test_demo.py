@@ -84,3 +84,18 @@ async def test_demo_contacts_have_crm_customers(client: httpx.AsyncClient) -> No
     assert cards["Ahmed Karimi"]["customer"] is None
     assert await load_demo() is False  # the demo CRM is not seeded twice
     assert await pool.fetchval("SELECT count(*) FROM crm_source") == 1
+
+
+async def test_demo_supervisor_signs_in_with_two_factor(client: httpx.AsyncClient) -> None:
+    import pyotp
+
+    from hub.demo.seed import DEMO_TOTP_SECRETS
+
+    assert await load_demo() is True
+    email, password = DEMO_LOGINS["supervisor"]
+    first = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert first.json()["two_factor_required"] is True
+    code = pyotp.TOTP(DEMO_TOTP_SECRETS["supervisor"]).now()
+    done = await client.post("/api/v1/auth/totp/verify", json={"code": code})
+    assert done.status_code == 200, done.text
+    assert done.json()["agent"]["role"] == "supervisor"

@@ -32,6 +32,10 @@ async def test_rotate_secret_re_encrypts_stored_settings(
     await make_api_inbox(
         client, headers, callback_url="https://example.com/cb", callback_secret="cs"
     )
+    from hub.auth import totp
+
+    me = (await client.get("/api/v1/auth/me", headers=headers)).json()["agent"]
+    await totp.start_enrolment(me["id"], me["email"], secret_key=settings.secret_key)
     old_key = settings.secret_key
     [before] = await _stored(settings.database_url or "")
     assert crypto.encrypted_with(before) == crypto.key_id(old_key)
@@ -46,10 +50,17 @@ async def test_rotate_secret_re_encrypts_stored_settings(
     )
     assert result.returncode == 0, result.stderr
     assert f"re-encrypted 1 inbox setting(s) with key id {crypto.key_id(NEW_KEY)}" in result.stdout
+    assert "re-encrypted 1 login secret(s)" in result.stdout
     [after] = await _stored(settings.database_url or "")
     assert crypto.encrypted_with(after) == crypto.key_id(NEW_KEY)
     crypto.use_previous_keys(())
     assert crypto.decrypt_json(NEW_KEY, after)["callback_secret"] == "cs"
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        seed = await conn.fetchval("SELECT secret_encrypted FROM agent_totp")
+    finally:
+        await conn.close()
+    assert crypto.encrypted_with(seed) == crypto.key_id(NEW_KEY)
 
 
 def test_previous_keys_are_read_never_written() -> None:

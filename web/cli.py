@@ -118,7 +118,7 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
 
     _run(migrate(resolve(settings).database_dsn))
     if demo:
-        from hub.demo.seed import DEMO_LOGINS, load_demo
+        from hub.demo.seed import load_demo
 
         _run(_with_services(settings, load_demo))
     if os.environ.get("FORWARDED_ALLOW_IPS"):
@@ -132,8 +132,7 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
     url = f"http://{bind_host}:{bind_port}"
     click.echo(f"Hub is starting at {url}  (public URL {settings.public_url})")
     if demo:
-        for role, (email, password) in DEMO_LOGINS.items():
-            click.echo(f"  demo {role}: {email} / {password}")
+        _print_demo_logins()
     config = uvicorn.Config(
         app,
         host=bind_host,
@@ -228,29 +227,32 @@ def createadmin(email: str, password: str, name: str) -> None:
 
 @main.command("rotate-secret")
 def rotate_secret() -> None:
-    """Re-encrypt stored channel settings with the current HUB_SECRET_KEY.
+    """Re-encrypt stored channel settings and login secrets with the current HUB_SECRET_KEY.
 
     Rotate by setting the new secret in HUB_SECRET_KEY and the old one in
     HUB_PREVIOUS_SECRET_KEYS, then run this once. Keep the old one listed while tokens signed
     with it should still work (chat links last 30 days), then remove it.
     """
+    from hub.auth import rotation
     from hub.channels import inboxes
     from hub.system.crypto import key_id
 
     settings = _settings()
     _run(_check_reachable(settings))
 
-    async def body() -> tuple[int, int]:
-        return await inboxes.reencrypt_all(settings.secret_key)
+    async def body() -> tuple[int, int, int]:
+        changed, current_already = await inboxes.reencrypt_all(settings.secret_key)
+        return changed, current_already, await rotation.reencrypt_all(settings.secret_key)
 
     try:
-        changed, current_already = _run(_with_services(settings, body, migrate=True))
+        changed, current_already, login = _run(_with_services(settings, body, migrate=True))
     except ValueError as exc:
         _fail(str(exc))
     click.echo(
         f"re-encrypted {changed} inbox setting(s) with key id {key_id(settings.secret_key)}"
         f" ({current_already} already used it)"
     )
+    click.echo(f"re-encrypted {login} login secret(s) (two-factor seeds, OIDC client secrets)")
 
 
 @main.command()
@@ -261,17 +263,27 @@ def config() -> None:
         click.echo(f"{name}={value}")
 
 
+def _print_demo_logins() -> None:
+    from hub.demo.seed import DEMO_LOGINS, DEMO_TOTP_SECRETS
+
+    for role, (email, password) in DEMO_LOGINS.items():
+        click.echo(f"  demo {role}: {email} / {password}")
+        if role in DEMO_TOTP_SECRETS:
+            click.echo(
+                f"    two-factor on: TOTP key {DEMO_TOTP_SECRETS[role]} (any authenticator app)"
+            )
+
+
 @main.command()
 def demo() -> None:
     """Load the demo data set (idempotent) and print its logins."""
-    from hub.demo.seed import DEMO_LOGINS, load_demo
+    from hub.demo.seed import load_demo
 
     settings = _settings()
     _run(_check_reachable(settings))
     created = _run(_with_services(settings, load_demo, migrate=True))
     click.echo("demo data loaded" if created else "demo data already present")
-    for role, (email, password) in DEMO_LOGINS.items():
-        click.echo(f"  demo {role}: {email} / {password}")
+    _print_demo_logins()
 
 
 @main.group()

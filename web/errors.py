@@ -81,8 +81,12 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 def domain_handlers() -> dict[int | type[Exception], Any]:
     """The core's exceptions, answered with the right status and a sentence."""
     from hub.auth.access import Forbidden, NotFound
+    from hub.auth.oidc_providers import InvalidProvider
+    from hub.auth.passwords import WeakPassword
     from hub.auth.people import InvalidPeople
     from hub.auth.roles import InvalidRole, RoleInUse
+    from hub.auth.reset import InvalidReset
+    from hub.auth.totp import InvalidTotp
     from hub.channels.inboxes import InvalidInbox
     from hub.contacts.identities import InvalidIdentity
     from hub.contacts.merge import InvalidMerge
@@ -119,6 +123,10 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidPeople: handler(422, "invalid_input"),
         RoleInUse: handler(409, "role_in_use"),
         InvalidRole: handler(422, "invalid_role"),
+        WeakPassword: handler(422, "weak_password"),
+        InvalidTotp: handler(422, "invalid_code"),
+        InvalidReset: handler(400, "invalid_reset"),
+        InvalidProvider: handler(422, "invalid_provider"),
         InvalidSource: handler(422, "invalid_crm_source"),
         InvalidMerge: handler(422, "invalid_merge"),
         InvalidPreference: handler(422, "invalid_preference"),

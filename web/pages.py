@@ -9,7 +9,9 @@ from litestar import Request, Response, get
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
+from hub.auth import oidc_providers, pending
 from web import inbox
+from web.api.auth import PENDING_COOKIE
 from web.inbox.render import html
 from web.inbox.viewer import host_of, safe_next
 from web.security import principal_from
@@ -22,7 +24,11 @@ async def login_page(request: Request[Any, Any, Any]) -> Response[str] | Redirec
     principal = await principal_from(request)
     if principal is not None and principal.via == "session":
         return Redirect(target, status_code=303)
-    return html("login.html", {"next": target}, host=host_of(request))
+    waiting = request.cookies.get(PENDING_COOKIE, "")
+    step = "code" if waiting and await pending.find(waiting) is not None else "password"
+    providers = await oidc_providers.list_providers(enabled_only=True)
+    context = {"next": target, "step": step, "providers": providers}
+    return html("login.html", context, host=host_of(request))
 
 
 @get("/set-password", include_in_schema=False, access="public")
@@ -32,4 +38,22 @@ async def set_password_page(request: Request[Any, Any, Any]) -> Response[str]:
     return html("set_password.html", {"token": token}, host=host_of(request))
 
 
-handlers: list[ControllerRouterHandler] = [login_page, set_password_page, *inbox.handlers]
+@get("/forgot-password", include_in_schema=False)
+async def forgot_password_page(request: Request[Any, Any, Any]) -> Response[str]:
+    return html("forgot_password.html", {}, host=host_of(request))
+
+
+@get("/reset-password", include_in_schema=False)
+async def reset_password_page(request: Request[Any, Any, Any]) -> Response[str]:
+    """A reset link from the mail: choose a new password (the token stays in the page)."""
+    token = request.query_params.get("token", "")[:200]
+    return html("reset_password.html", {"token": token}, host=host_of(request))
+
+
+handlers: list[ControllerRouterHandler] = [
+    login_page,
+    set_password_page,
+    forgot_password_page,
+    reset_password_page,
+    *inbox.handlers,
+]

@@ -21,6 +21,7 @@ from hub.auth import accounts, roles
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission, allowed
 from hub.system.crypto import constant_time_equal
+from hub.system.services import current
 from web.errors import ApiError
 
 SESSION_COOKIE = "hub_session"
@@ -67,7 +68,12 @@ async def principal_from(connection: ASGIConnection[Any, Any, Any, Any]) -> Prin
             return await accounts.api_key_principal(token)
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
-        return await accounts.session_principal(cookie)
+        # A socket being open is not activity: an inbox left open overnight still goes idle.
+        return await accounts.session_principal(
+            cookie,
+            idle_seconds=current().settings.session_idle_seconds,
+            touch=connection.scope["type"] == "http",
+        )
     return None
 
 
@@ -94,6 +100,17 @@ async def authorize(
     if principal is None:
         raise NotSignedIn
     require(principal, permission)
+# What a session that still has to enrol in two-factor may reach (HUB_REQUIRE_2FA_ROLES).
+ENROL_ONLY_PATHS = ("/api/v1/auth/",)
+
+
+def must_enrol(principal: Principal) -> bool:
+    """The agent's role requires two-factor, they have none yet, and this is their session."""
+    return (
+        principal.via == "session"
+        and not principal.two_factor
+        and principal.agent.role in current().settings.require_2fa_roles
+    )
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -105,6 +122,12 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equal(sent, principal.csrf_token):
             raise ApiError(403, "missing or wrong CSRF token (header X-CSRF-Token)", code="csrf")
+    if must_enrol(principal) and not request.url.path.startswith(ENROL_ONLY_PATHS):
+        raise ApiError(
+            403,
+            "your role must use two-factor: enrol first (profile page, /api/v1/auth/totp)",
+            code="two_factor_required",
+        )
     return principal
 
 

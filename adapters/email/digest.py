@@ -47,16 +47,31 @@ def compose(smtp: dict[str, Any], to: str, name: str, items: list[dict[str, Any]
     return mail
 
 
+def _config(smtp: dict[str, Any]) -> EmailConfig:
+    return EmailConfig(
+        address=smtp["from"],
+        smtp_host=smtp["host"],
+        smtp_port=int(smtp["port"]),
+        smtp_security=smtp["security"],
+        smtp_username=smtp["username"],
+        smtp_password=smtp["password"],
+    )
+
+
 class DigestMailer:
     async def send_digest(
         self, smtp: dict[str, Any], to: str, name: str, items: list[dict[str, Any]]
     ) -> None:
-        config = EmailConfig(
-            address=smtp["from"],
-            smtp_host=smtp["host"],
-            smtp_port=int(smtp["port"]),
-            smtp_security=smtp["security"],
-            smtp_username=smtp["username"],
-            smtp_password=smtp["password"],
-        )
-        await send(compose(smtp, to, name, items), config)
+        await send(compose(smtp, to, name, items), _config(smtp))
+
+    async def send_text(
+        self, smtp: dict[str, Any], to: str, name: str, subject: str, text: str
+    ) -> None:
+        mail = EmailMessage()
+        mail["From"] = formataddr(("Hub", smtp["from"]))
+        mail["To"] = formataddr((name, to))
+        mail["Subject"] = subject
+        mail["Message-ID"] = make_msgid(domain=smtp["from"].split("@", 1)[1])
+        mail["Auto-Submitted"] = "auto-generated"
+        mail.set_content(text)
+        await send(mail, _config(smtp))

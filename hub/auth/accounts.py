@@ -15,6 +15,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from hub.auth import passwords
 from hub.auth.permissions import Role
 from hub.db.tables import Agent, AgentSession, ApiKey, LoginFailure
 from hub.system.crypto import sha256_hex
@@ -25,8 +26,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 API_KEY_PREFIX = "hub_"
-# Long enough for a passphrase; no composition rules (they make passwords worse, not longer).
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH  # the policy itself: hub.auth.passwords
 
 
 class AuthError(Exception):
@@ -54,6 +54,8 @@ class Principal:
     via: str  # "session" | "api_key"
     csrf_token: str = ""
     session_token_hash: str = ""
+    session_id: int = 0
+    two_factor: bool = False  # the agent has a confirmed TOTP enrolment
 
 
 def now() -> dt.datetime:
@@ -80,13 +82,22 @@ def _info(row: dict[str, object]) -> AgentInfo:
     )
 
 
+async def agent_info(agent_id: int) -> AgentInfo | None:
+    """An active agent."""
+    row = (
+        await Agent.select(Agent.id, Agent.name, Agent.email, Agent.role)
+        .where((Agent.id == agent_id) & (Agent.active == True))  # noqa: E712
+        .first()
+    )
+    return _info(row) if row else None
+
+
 async def create_agent(
     email: str, password: str, *, name: str = "", role: str = Role.AGENT
 ) -> AgentInfo:
     """Create an agent, or set the password and role of the one with this email."""
     email = email.strip().lower()
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    passwords.check(password)  # WeakPassword is a ValueError
     hashed = await hash_password(password)
     display = name or email.split("@")[0].replace(".", " ").title()
     rows = await Agent.raw(
@@ -104,7 +115,7 @@ async def create_agent(
     # one must not keep the only admin out.
     await clear_login_failures(email)
     # A new password ends every session made with the old one: whoever knew it is logged out.
-    await AgentSession.delete().where(AgentSession.agent == rows[0]["id"])
+    await end_all_sessions(int(rows[0]["id"]))
     return _info(rows[0])
 
 
@@ -129,13 +140,8 @@ def _throttle_keys(email: str, client: str, max_attempts: int) -> dict[str, int]
     }
 
 
-async def authenticate(
-    email: str, password: str, *, client: str, max_attempts: int, window: int
-) -> AgentInfo:
-    """Check a login. Repeated failures for an email from one address, from one address, or for
-    one email from everywhere are throttled (each with its own bound, `_throttle_keys`)."""
-    email = email.strip().lower()
-    limits = _throttle_keys(email, client, max_attempts)
+async def throttled(limits: dict[str, int], window: int) -> bool:
+    """Whether any key has reached its bound of failures within the window (LoginThrottled)."""
     since = now() - dt.timedelta(seconds=window)
     rows = await LoginFailure.raw(
         "SELECT key, count(*) AS n FROM login_failure WHERE key = ANY({}) AND created_at > {}"
@@ -143,16 +149,36 @@ async def authenticate(
         list(limits),
         since,
     )
-    if any(int(r["n"]) >= limits[str(r["key"])] for r in rows):
+    return any(int(r["n"]) >= limits[str(r["key"])] for r in rows)
+
+
+async def record_failure(keys: list[str]) -> None:
+    await LoginFailure.insert(*[LoginFailure(key=k) for k in keys])
+
+
+async def authenticate(
+    email: str, password: str, *, client: str, max_attempts: int, window: int
+) -> AgentInfo:
+    """Check a login. Repeated failures for an email from one address, from one address, or for
+    one email from everywhere are throttled (each with its own bound, `_throttle_keys`)."""
+    email = email.strip().lower()
+    limits = _throttle_keys(email, client, max_attempts)
+    if await throttled(limits, window):
         raise LoginThrottled(window)
     row = await Agent.select().where(Agent.email == email).first()
     ok = await _verify(str(row["password_hash"]) if row else _DUMMY_HASH, password)
     if not row or not ok or not row["active"]:
-        await LoginFailure.insert(*[LoginFailure(key=k) for k in limits])
+        await record_failure(list(limits))
         raise AuthError("wrong email or password")
     # Only this place's failures: a success here says nothing about guesses from elsewhere.
     await LoginFailure.delete().where(LoginFailure.key == next(iter(limits)))
     return _info(row)
+
+
+async def verify_password(agent_id: int, password: str) -> bool:
+    """The agent's current password (for changes that ask for it again)."""
+    stored = await Agent.select(Agent.password_hash).where(Agent.id == agent_id).first()
+    return await _verify(str(stored["password_hash"]) if stored else _DUMMY_HASH, password)
 
 
 async def clear_login_failures(email: str) -> None:
@@ -166,9 +192,10 @@ async def clear_login_failures(email: str) -> None:
 
 
 async def create_session(
-    agent_id: int, *, max_age: int, ip: str = "", user_agent: str = ""
+    agent_id: int, *, max_age: int, ip: str = "", user_agent: str = "", method: str = "password"
 ) -> tuple[str, str]:
-    """Start a server-side session; returns (cookie token, CSRF token)."""
+    """Start a server-side session; returns (cookie token, CSRF token). `max_age` is the
+    absolute lifetime; idle expiry is checked against last_seen_at (session_principal)."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     await AgentSession.insert(
@@ -179,26 +206,59 @@ async def create_session(
             expires_at=now() + dt.timedelta(seconds=max_age),
             ip=ip[:64],
             user_agent=user_agent[:500],
+            method=method,
         )
     )
     return token, csrf
 
 
-async def session_principal(token: str) -> Principal | None:
+# last_seen_at is written at most this often per session: every request would serialise an
+# agent's parallel requests on one row. Idle expiry is therefore exact to within this.
+TOUCH_SECONDS = 60
+
+
+async def session_principal(
+    token: str, *, idle_seconds: int, touch: bool = True
+) -> Principal | None:
+    """The session's agent, if the session is neither past its absolute expiry nor idle for
+    longer than `idle_seconds`. `touch` (requests, not sockets) counts as activity."""
     token_hash = sha256_hex(token)
     rows = await AgentSession.raw(
-        "SELECT a.id, a.name, a.email, a.role, s.csrf_token FROM agent_session s"
-        " JOIN agent a ON a.id = s.agent WHERE s.token_hash = {} AND s.expires_at > now()"
-        " AND a.active",
+        "SELECT a.id, a.name, a.email, a.role, s.id AS session_id, s.csrf_token,"
+        " s.last_seen_at < now() - make_interval(secs => {}) AS stale,"
+        " EXISTS (SELECT 1 FROM agent_totp t WHERE t.agent = a.id AND t.confirmed_at IS NOT NULL)"
+        " AS two_factor FROM agent_session s JOIN agent a ON a.id = s.agent"
+        " WHERE s.token_hash = {} AND s.expires_at > now() AND a.active"
+        " AND s.last_seen_at > now() - make_interval(secs => {})",
+        TOUCH_SECONDS,
         token_hash,
+        idle_seconds,
     )
     if not rows:
         return None
-    return Principal(_info(rows[0]), "session", str(rows[0]["csrf_token"]), token_hash)
+    row = rows[0]
+    if touch and row["stale"]:
+        await AgentSession.update({AgentSession.last_seen_at: now()}).where(
+            AgentSession.token_hash == token_hash
+        )
+    return Principal(
+        _info(row),
+        "session",
+        str(row["csrf_token"]),
+        token_hash,
+        session_id=int(row["session_id"]),
+        two_factor=bool(row["two_factor"]),
+    )
 
 
 async def end_session(token_hash: str) -> None:
     await AgentSession.delete().where(AgentSession.token_hash == token_hash)
+
+
+async def end_all_sessions(agent_id: int) -> None:
+    """Every session and every half-done (second factor pending) login of the agent."""
+    await AgentSession.delete().where(AgentSession.agent == agent_id)
+    await AgentSession.raw("DELETE FROM pending_login WHERE agent = {}", agent_id)
 
 
 async def create_api_key(agent_id: int, name: str) -> tuple[dict[str, object], str]:
@@ -266,7 +326,7 @@ async def revoke_api_key(agent_id: int, key_id: int) -> bool:
     return bool(rows)
 
 
-async def purge_expired() -> int:
+async def purge_expired(*, idle_seconds: int) -> int:
     """Delete expired sessions and old login failures (a cron job)."""
     gone = (
         await AgentSession.delete()
@@ -274,4 +334,14 @@ async def purge_expired() -> int:
         .returning(AgentSession.id)
     )
     await LoginFailure.delete().where(LoginFailure.created_at < now() - dt.timedelta(days=1))
+    # Idle sessions are refused when used; deleting them too keeps the sessions list honest.
+    await AgentSession.raw(
+        "DELETE FROM agent_session WHERE last_seen_at < now() - make_interval(secs => {})",
+        idle_seconds,
+    )
+    await AgentSession.raw("DELETE FROM pending_login WHERE expires_at < now()")
+    await AgentSession.raw("DELETE FROM oidc_flow WHERE expires_at < now() - interval '1 day'")
+    await AgentSession.raw(
+        "DELETE FROM password_reset WHERE expires_at < now() - interval '7 days'"
+    )
     return len(gone)

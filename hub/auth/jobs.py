@@ -10,4 +10,36 @@ from hub.jobs.registry import job
 
 @job(timeout=60, retries=2, cron="*/10 * * * *")
 async def purge_expired_sessions(ctx: Context) -> int:
-    return await accounts.purge_expired()
+    from hub.system.services import current
+
+    return await accounts.purge_expired(idle_seconds=current().settings.session_idle_seconds)
+
+
+@job(timeout=60, retries=3)
+async def send_password_reset(ctx: Context, email: str, ip: str = "") -> bool:
+    """Mail a reset link if the address is an active agent's (else nothing: the requester is
+    answered the same either way). Without HUB_SMTP_* nothing can be sent; that is logged."""
+    from hub.auth import reset
+    from hub.notifications import contract
+    from hub.notifications.digest import smtp_settings
+    from hub.system.services import current
+
+    smtp = smtp_settings()
+    if smtp is None:
+        reset.log.warning("password reset requested but HUB_SMTP_HOST/HUB_SMTP_FROM are unset")
+        return False
+    lifetime = current().settings.password_reset_seconds
+    made = await reset.create_link_token(email, lifetime=lifetime, ip=ip)
+    if made is None:
+        return False
+    token, name = made
+    link = f"{smtp['public_url']}/reset-password?token={token}"
+    minutes = max(1, lifetime // 60)
+    text = (
+        f"Hello {name},\n\nsomeone (hopefully you) asked to reset your Hub password.\n"
+        f"Choose a new one here within {minutes} minutes:\n\n{link}\n\n"
+        "The link works once. If you did not ask, ignore this mail: your password stays as it"
+        " is.\n"
+    )
+    await contract.mailer().send_text(smtp, email, name, "[Hub] Reset your password", text)
+    return True

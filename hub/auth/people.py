@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from hub.auth import audit, roles
+from hub.auth import audit, passwords, roles
 from hub.auth.access import NotFound
-from hub.auth.accounts import MIN_PASSWORD_LENGTH, clear_login_failures, hash_password
+from hub.auth.accounts import clear_login_failures, end_all_sessions, hash_password
 from hub.auth.permissions import Permission, allowed
 from hub.db.engine import connection_pool
 from hub.system.crypto import sha256_hex
@@ -90,8 +90,10 @@ async def invite(data: NewAgent, *, actor_id: int) -> tuple[dict[str, Any], str]
 
 async def set_password_with(token: str, password: str) -> dict[str, Any]:
     """Use an invitation (once): the agent's password is set and they may log in."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidPeople(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    try:
+        passwords.check(password)
+    except passwords.WeakPassword as exc:
+        raise InvalidPeople(str(exc)) from None
     hashed = await hash_password(password)
     async with connection_pool().acquire() as conn, conn.transaction():
         invite_row = await conn.fetchrow(
@@ -108,7 +110,7 @@ async def set_password_with(token: str, password: str) -> dict[str, Any]:
         )
         if email is None:
             raise InvalidPeople("this agent is deactivated")
-        await conn.execute("DELETE FROM agent_session WHERE agent = $1", invite_row["agent"])
+    await end_all_sessions(invite_row["agent"])
     await clear_login_failures(email)
     await audit.record(
         "agent.password_set", actor_id=invite_row["agent"], target_type="agent",

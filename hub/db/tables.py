@@ -208,6 +208,8 @@ class AgentSession(Table):
     expires_at = Timestamptz(index=True)
     ip = Varchar(length=64, default="")
     user_agent = Text(default="")
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    method = Text(default="password")  # password | oidc:<provider> (+ "+totp")
 
 
 class LoginFailure(Table):

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from hub.auth import accounts
+from hub.auth import accounts, totp
 from hub.auth.permissions import Role
 from hub.db.engine import engine
 from hub.db.tables import (
@@ -39,7 +39,11 @@ DEMO_LOGINS: dict[str, tuple[str, str]] = {
     "admin": ("admin@example.com", "hub-demo-admin"),
     "agent": ("alice@example.com", "hub-demo-agent"),
     "billing specialist": BILLING_LOGIN,
+    "supervisor": ("sam@example.com", "hub-demo-supervisor"),
 }
+# Sam signs in with two-factor: the login asks for a code from an authenticator app with this
+# key (printed with the demo logins; `python -c "import pyotp; print(pyotp.TOTP(KEY).now())"`).
+DEMO_TOTP_SECRETS: dict[str, str] = {"supervisor": "HUBDEMOSAMTWOFACTORKEYJBSWY3DPEH"}
 _MARKER = "Support email (demo)"
 
 INBOXES: list[tuple[str, str, dict[str, Any]]] = [
@@ -175,6 +179,12 @@ STORIES = [
 ]
 
 
+async def _two_factor(agent_id: int, email: str, totp_secret: str, secret_key: str) -> None:
+    """Two-factor on, as if enrolled (no code spent: the first login may use the current one)."""
+    await totp.start_enrolment(agent_id, email, secret_key=secret_key, secret=totp_secret)
+    await Team.raw("UPDATE agent_totp SET confirmed_at = now() WHERE agent = {}", agent_id)
+
+
 async def load_demo() -> bool:
     """Create the demo agents, team, inboxes, contacts and conversations. False if present.
 
@@ -186,6 +196,10 @@ async def load_demo() -> bool:
     secret = current().settings.secret_key
     admin = await accounts.create_agent(*DEMO_LOGINS["admin"], name="Ada Admin", role=Role.ADMIN)
     alice = await accounts.create_agent(*DEMO_LOGINS["agent"], name="Alice Agent", role=Role.AGENT)
+    sam = await accounts.create_agent(
+        *DEMO_LOGINS["supervisor"], name="Sam Supervisor", role=Role.SUPERVISOR
+    )
+    await _two_factor(sam.id, sam.email, DEMO_TOTP_SECRETS["supervisor"], secret)
     agents = {admin.email: admin.id, alice.email: alice.id}
     now = dt.datetime.now(dt.UTC)
     async with engine().transaction():

@@ -32,6 +32,11 @@ class Mailer(Protocol):
         self, smtp: dict[str, Any], to: str, name: str, items: list[dict[str, Any]]
     ) -> None: ...
 
+    # A plain-text mail to an agent (a password reset link), through the same hub SMTP.
+    async def send_text(
+        self, smtp: dict[str, Any], to: str, name: str, subject: str, text: str
+    ) -> None: ...
+
 
 class NoNotifier(LookupError):
     pass

@@ -66,6 +66,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_password: str = ""
     smtp_from: str = ""
     notify_email_minutes: int = 10
+    # Login (hub.auth): a session ends after this long unused (absolute: HUB_SESSION_MAX_AGE).
+    session_idle_seconds: int = 12 * 3600
+    # Roles (their key strings) whose agents must use two-factor: until they enrol, a session
+    # of theirs may only enrol (the profile page), see itself and log out.
+    require_2fa_roles: tuple[str, ...] = ()
+    password_reset_seconds: int = 3600
+    # OIDC discovery, token and JWKS URLs on loopback/private addresses (a Keycloak inside the
+    # network). Off, an admin-typed discovery URL cannot be used to probe the hub's network.
+    allow_private_oidc_urls: bool = False
 
     @property
     def embedded_database(self) -> bool:
@@ -183,6 +192,14 @@ def _networks(value: str) -> tuple[str, ...]:
     return entries
 
 
+def _keys(value: str) -> tuple[str, ...]:
+    keys = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    for key in keys:
+        if not key.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("a comma-separated list of role keys (admin,supervisor)")
+    return keys
+
+
 @dataclass(frozen=True)
 class Var:
     field: str
@@ -228,6 +245,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("smtp_password", "HUB_SMTP_PASSWORD", str, True),
     Var("smtp_from", "HUB_SMTP_FROM", _email),
     Var("notify_email_minutes", "HUB_NOTIFY_EMAIL_MINUTES", _positive_int),
+    Var("session_idle_seconds", "HUB_SESSION_IDLE_SECONDS", _positive_int),
+    Var("require_2fa_roles", "HUB_REQUIRE_2FA_ROLES", _keys),
+    Var("password_reset_seconds", "HUB_PASSWORD_RESET_SECONDS", _positive_int),
+    Var("allow_private_oidc_urls", "HUB_ALLOW_PRIVATE_OIDC_URLS", _bool),
 )
 
 

@@ -13,9 +13,25 @@ from litestar.di import Provide
 
 from hub.auth.access import NotFound
 from hub.conversations.lifecycle import InvalidChange
-from web.inbox import access_pages, admin_pages, conversation_pages, crm_pages, list_pages
+from web.inbox import (
+    access_pages,
+    admin_pages,
+    conversation_pages,
+    crm_pages,
+    list_pages,
+    profile_pages,
+)
 from web.inbox.render import html
-from web.inbox.viewer import LoginRequired, NotAllowed, host_of, is_htmx, provide_viewer, to_login
+from web.inbox.viewer import (
+    EnrolRequired,
+    LoginRequired,
+    NotAllowed,
+    host_of,
+    is_htmx,
+    provide_viewer,
+    to_login,
+    to_profile,
+)
 from web.security import Denied, NotSignedIn
 
 
@@ -36,12 +52,14 @@ router = Router(
         *admin_pages.handlers,
         *crm_pages.handlers,
         *access_pages.handlers,
+        *profile_pages.handlers,
     ],
     dependencies={"viewer": Provide(provide_viewer)},
     exception_handlers={
         LoginRequired: to_login,
         NotSignedIn: to_login,  # the guard (web.security.authorize) found no session
         Denied: _error_page(403, "Not allowed", "Your role may not open this page."),
+        EnrolRequired: to_profile,
         NotFound: _error_page(404, "Not found", "There is nothing here, or you may not see it."),
         NotAllowed: _error_page(403, "Not allowed", "Your role may not open this page."),
         InvalidChange: _error_page(400, "Invalid request", "A filter or page link is not valid."),

@@ -20,7 +20,7 @@ from hub.auth.accounts import AgentInfo, Principal
 from hub.auth.permissions import Permission, allowed
 from hub.routing import availability
 from web.inbox.render import timezone
-from web.security import principal_for
+from web.security import must_enrol, principal_for
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,255}$")
 
@@ -31,6 +31,13 @@ class LoginRequired(Exception):
 
 class NotAllowed(Exception):
     """The agent's role may not open this page."""
+
+
+class EnrolRequired(Exception):
+    """The agent's role must use two-factor and they have not enrolled: only /profile opens."""
+
+
+PROFILE_PATH = "/profile"
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
     principal = await principal_for(request)  # shared with the guard: looked up once
     if principal is None or principal.via != "session":
         raise LoginRequired
+    if must_enrol(principal) and request.url.path != PROFILE_PATH:
+        raise EnrolRequired
     return Viewer(
         principal=principal,
         visible=await access.visible_inbox_ids(principal.agent),
@@ -108,6 +117,14 @@ def login_url(next_path: str) -> str:
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true"
+
+
+def to_profile(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_htmx(request):
+        return Response(
+            "", status_code=403, media_type=MediaType.TEXT, headers={"HX-Redirect": PROFILE_PATH}
+        )
+    return Redirect(PROFILE_PATH, status_code=303)
 
 
 def to_login(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
