@@ -84,8 +84,8 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.auth.oidc_providers import InvalidProvider
     from hub.auth.passwords import WeakPassword
     from hub.auth.people import InvalidPeople
-    from hub.auth.roles import InvalidRole, RoleInUse
     from hub.auth.reset import InvalidReset
+    from hub.auth.roles import InvalidRole, RoleInUse
     from hub.auth.totp import InvalidTotp
     from hub.channels.inboxes import InvalidInbox
     from hub.contacts.identities import InvalidIdentity

@@ -38,12 +38,12 @@ async def set_password_page(request: Request[Any, Any, Any]) -> Response[str]:
     return html("set_password.html", {"token": token}, host=host_of(request))
 
 
-@get("/forgot-password", include_in_schema=False)
+@get("/forgot-password", include_in_schema=False, access="public")
 async def forgot_password_page(request: Request[Any, Any, Any]) -> Response[str]:
     return html("forgot_password.html", {}, host=host_of(request))
 
 
-@get("/reset-password", include_in_schema=False)
+@get("/reset-password", include_in_schema=False, access="public")
 async def reset_password_page(request: Request[Any, Any, Any]) -> Response[str]:
     """A reset link from the mail: choose a new password (the token stays in the page)."""
     token = request.query_params.get("token", "")[:200]

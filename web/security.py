@@ -100,6 +100,8 @@ async def authorize(
     if principal is None:
         raise NotSignedIn
     require(principal, permission)
+
+
 # What a session that still has to enrol in two-factor may reach (HUB_REQUIRE_2FA_ROLES).
 ENROL_ONLY_PATHS = ("/api/v1/auth/",)
 

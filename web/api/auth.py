@@ -121,10 +121,20 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
             window=settings.login_window_seconds,
         )
     except accounts.LoginThrottled as exc:
-        await pending.audit_failure("throttled", client_ip(request), email=data.email[:320])
+        await pending.audit_failure(
+            "throttled",
+            client_ip(request),
+            email=data.email.strip().lower()[:320],
+            method="password",
+        )
         raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except accounts.AuthError as exc:
-        await pending.audit_failure("password", client_ip(request), email=data.email[:320])
+        await pending.audit_failure(
+            "password",
+            client_ip(request),
+            email=data.email.strip().lower()[:320],
+            method="password",
+        )
         raise ApiError(401, str(exc), code="bad_credentials") from None
     result, cookies = await first_factor_done(request, agent, "password")
     return Response(result, cookies=cookies)

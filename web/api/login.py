@@ -72,7 +72,7 @@ def _cookie_state(request: Request[Any, Any, Any]) -> str:
     return state
 
 
-@get("/api/v1/auth/oidc/{key:str}/login", tags=["auth"], status_code=302)
+@get("/api/v1/auth/oidc/{key:str}/login", tags=["auth"], status_code=302, access="public")
 async def oidc_login(request: Request[Any, Any, Any], key: str) -> Response[Any]:
     """Start signing in with a provider: a redirect to it (`next`: where to go afterwards)."""
     settings = current().settings
@@ -100,7 +100,7 @@ def _refused(request: Request[Any, Any, Any], message: str) -> Response[str]:
     return response
 
 
-@get("/api/v1/auth/oidc/{key:str}/callback", tags=["auth"], status_code=302)
+@get("/api/v1/auth/oidc/{key:str}/callback", tags=["auth"], status_code=302, access="public")
 async def oidc_callback(request: Request[Any, Any, Any], key: str) -> Response[Any]:
     """Where the provider sends the browser back: sign in, then continue (or ask for the code)."""
     settings = current().settings
@@ -132,7 +132,7 @@ async def oidc_callback(request: Request[Any, Any, Any], key: str) -> Response[A
     return Redirect(target, status_code=303, cookies=cookies)
 
 
-@post("/api/v1/auth/password-reset", tags=["auth"], status_code=202)
+@post("/api/v1/auth/password-reset", tags=["auth"], status_code=202, access="public")
 async def request_password_reset(
     request: Request[Any, Any, Any], data: ResetRequestBody
 ) -> dict[str, str]:
@@ -147,7 +147,7 @@ async def request_password_reset(
     return {"status": "accepted", "message": "if this address is an agent's, a link is on its way"}
 
 
-@post("/api/v1/auth/password-reset/confirm", tags=["auth"], status_code=200)
+@post("/api/v1/auth/password-reset/confirm", tags=["auth"], status_code=200, access="public")
 async def confirm_password_reset(
     request: Request[Any, Any, Any], data: ResetBody
 ) -> dict[str, str]:

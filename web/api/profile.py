@@ -17,7 +17,7 @@ from hub.system.services import current
 from web.api.login import oidc_http
 from web.errors import ApiError
 from web.realtime import relay
-from web.security import CSRF_COOKIE, SESSION_COOKIE, client_ip, require
+from web.security import CSRF_COOKIE, SESSION_COOKIE, client_ip
 
 
 class CodeBody(msgspec.Struct):
@@ -39,13 +39,13 @@ def _own_session(principal: Principal) -> None:
         raise ApiError(403, "only a browser session can change its own login security")
 
 
-@get("/api/v1/auth/totp", tags=["auth"])
+@get("/api/v1/auth/totp", tags=["auth"], access="authenticated")
 async def totp_status(principal: Principal) -> dict[str, Any]:
     """Whether two-factor is on, and how many recovery codes are left."""
     return await totp.status(principal.agent.id)
 
 
-@post("/api/v1/auth/totp/enrol", tags=["auth"], status_code=200)
+@post("/api/v1/auth/totp/enrol", tags=["auth"], status_code=200, access="authenticated")
 async def totp_enrol(principal: Principal) -> dict[str, str]:
     """A new TOTP seed: scan `qr_svg` (or type `secret`) into an authenticator app, then send a
     code to `/api/v1/auth/totp/confirm`. Until then two-factor is not on."""
@@ -55,7 +55,7 @@ async def totp_enrol(principal: Principal) -> dict[str, str]:
     )
 
 
-@post("/api/v1/auth/totp/confirm", tags=["auth"], status_code=200)
+@post("/api/v1/auth/totp/confirm", tags=["auth"], status_code=200, access="authenticated")
 async def totp_confirm(
     request: Request[Any, Any, Any], principal: Principal, data: CodeBody
 ) -> dict[str, Any]:
@@ -71,7 +71,7 @@ async def totp_confirm(
     return {"enabled": True, "recovery_codes": codes}
 
 
-@post("/api/v1/auth/totp/disable", tags=["auth"], status_code=200)
+@post("/api/v1/auth/totp/disable", tags=["auth"], status_code=200, access="authenticated")
 async def totp_disable(
     request: Request[Any, Any, Any], principal: Principal, data: DisableBody
 ) -> dict[str, Any]:
@@ -87,7 +87,7 @@ async def totp_disable(
     return {"enabled": False}
 
 
-@post("/api/v1/auth/password", tags=["auth"], status_code=200)
+@post("/api/v1/auth/password", tags=["auth"], status_code=200, access="authenticated")
 async def change_password(
     request: Request[Any, Any, Any], principal: Principal, data: PasswordChangeBody
 ) -> Response[dict[str, str]]:
@@ -102,13 +102,15 @@ async def change_password(
     return Response({"status": "password_changed"}, cookies=gone)
 
 
-@get("/api/v1/auth/sessions", tags=["auth"])
+@get("/api/v1/auth/sessions", tags=["auth"], access="authenticated")
 async def list_sessions(principal: Principal) -> list[dict[str, Any]]:
     """Your sessions: created, last seen, client address, user agent, and which is this one."""
     return await sessions.list_sessions(principal.agent.id, current_id=principal.session_id)
 
 
-@delete("/api/v1/auth/sessions/{session_id:int}", tags=["auth"], status_code=204)
+@delete(
+    "/api/v1/auth/sessions/{session_id:int}", tags=["auth"], status_code=204, access="authenticated"
+)
 async def revoke_session(
     request: Request[Any, Any, Any], principal: Principal, session_id: int
 ) -> None:
@@ -118,7 +120,7 @@ async def revoke_session(
     relay.recheck_access()
 
 
-@post("/api/v1/auth/sessions/revoke-others", tags=["auth"], status_code=200)
+@post("/api/v1/auth/sessions/revoke-others", tags=["auth"], status_code=200, access="authenticated")
 async def revoke_other_sessions(
     request: Request[Any, Any, Any], principal: Principal
 ) -> dict[str, int]:
@@ -131,19 +133,22 @@ async def revoke_other_sessions(
     return {"revoked": count}
 
 
-@get("/api/v1/auth/oidc/providers", tags=["auth"])
+@get("/api/v1/auth/oidc/providers", tags=["auth"], permission=Permission.MANAGE_AGENTS)
 async def list_providers(principal: Principal) -> list[dict[str, Any]]:
     """The configured OIDC providers (client secrets are never shown)."""
-    require(principal, Permission.MANAGE_AGENTS)
     base = current().settings.public_url
     rows = await oidc_providers.list_providers()
     return [r | {"redirect_uri": oidc.redirect_uri(base, r["key"])} for r in rows]
 
 
-@post("/api/v1/auth/oidc/providers", tags=["auth"], status_code=201)
+@post(
+    "/api/v1/auth/oidc/providers",
+    tags=["auth"],
+    status_code=201,
+    permission=Permission.MANAGE_AGENTS,
+)
 async def create_provider(principal: Principal, data: NewProvider) -> dict[str, Any]:
     """Add a provider. Its discovery URL is read now, so a wrong one is refused at once."""
-    require(principal, Permission.MANAGE_AGENTS)
     oidc_providers.check_fields(
         key=data.key,
         name=data.name,
@@ -167,9 +172,8 @@ async def _check_discovery(url: str) -> None:
         raise ApiError(422, f"discovery_url: {exc}", code="invalid_provider") from None
 
 
-@patch("/api/v1/auth/oidc/providers/{key:str}", tags=["auth"])
+@patch("/api/v1/auth/oidc/providers/{key:str}", tags=["auth"], permission=Permission.MANAGE_AGENTS)
 async def update_provider(principal: Principal, key: str, data: ProviderChanges) -> dict[str, Any]:
-    require(principal, Permission.MANAGE_AGENTS)
     if data.discovery_url is not None:
         oidc_providers.check_fields(
             key=None, name=None, discovery_url=data.discovery_url, scopes=None
@@ -180,10 +184,14 @@ async def update_provider(principal: Principal, key: str, data: ProviderChanges)
     )
 
 
-@delete("/api/v1/auth/oidc/providers/{key:str}", tags=["auth"], status_code=204)
+@delete(
+    "/api/v1/auth/oidc/providers/{key:str}",
+    tags=["auth"],
+    status_code=204,
+    permission=Permission.MANAGE_AGENTS,
+)
 async def delete_provider(principal: Principal, key: str) -> None:
     """Remove a provider; agents linked through it keep their accounts."""
-    require(principal, Permission.MANAGE_AGENTS)
     await oidc_providers.delete_provider(key, actor_id=principal.agent.id)
 
 

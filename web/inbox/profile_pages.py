@@ -12,7 +12,7 @@ from web.inbox.viewer import Viewer
 from web.security import must_enrol
 
 
-@get("/profile")
+@get("/profile", access="authenticated")
 async def profile_page(viewer: Viewer) -> Response[str]:
     context = viewer.context(
         section="profile",
