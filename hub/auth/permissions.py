@@ -21,6 +21,8 @@ class Permission(StrEnum):
     USE_API_KEYS = "api_keys.use"
     MANAGE_SLA = "sla.manage"
     MANAGE_CRM = "crm.manage"  # CRM sources (credentials) and starting syncs
+    MERGE_CONVERSATIONS = "conversations.merge"  # merge, split and undo a merge
+    MERGE_ACROSS_CONTACTS = "contacts.merge_across"  # merge conversations of different contacts
 
 
 _ALL = frozenset(Role)
@@ -35,6 +37,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.USE_API_KEYS: _ALL,
     Permission.MANAGE_SLA: frozenset({Role.ADMIN}),
     Permission.MANAGE_CRM: frozenset({Role.ADMIN}),
+    Permission.MERGE_CONVERSATIONS: _ALL,
+    Permission.MERGE_ACROSS_CONTACTS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
 }
 
 

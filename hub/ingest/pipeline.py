@@ -18,6 +18,7 @@ import msgspec
 
 from hub.channels.contract import Inbound
 from hub.contacts.identities import normalise
+from hub.conversations import summary, thread_repair
 from hub.db.engine import connection_pool
 from hub.realtime import events
 from hub.storage import attachments
@@ -204,10 +205,23 @@ async def ingest(inbound: Inbound) -> IngestResult:
         attachment_limit=settings.attachment_max_bytes,
         reopen_window_hours=settings.reopen_window_hours,
     )
+    if item["conversation_id"] is not None:
+        # A reply token, a widget session or a Recent entry of an import may name a conversation
+        # merged since: its messages live in the target now, and so does this one.
+        item["conversation_id"] = await summary.resolve(int(item["conversation_id"]))
     _committer.ensure_started()
     future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
     await _committer.queue.put((item, future))
-    return await future
+    result = await future
+    # After the commit, so that of two messages in flight together the later sees the other.
+    if (
+        result.created
+        and item["meta"].get("thread")
+        and await thread_repair.repair(item, result.conversation_id)
+    ):
+        conversation = await summary.resolve(result.conversation_id)
+        result = msgspec.structs.replace(result, conversation_id=conversation)
+    return result
 
 
 async def _apply_edit(inbound: Inbound) -> IngestResult | None:
