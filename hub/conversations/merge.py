@@ -90,8 +90,9 @@ async def merge(
         _check(rows, target_id, sources, actor)
         target = rows[target_id]
         moved_rows = await conn.fetch(
-            "UPDATE message SET conversation = $1 WHERE conversation = ANY($2::int[])"
-            " RETURNING id, conversation",
+            # The self-join reads each row's conversation from before the update.
+            "UPDATE message m SET conversation = $1 FROM message o WHERE o.id = m.id"
+            " AND o.conversation = ANY($2::int[]) RETURNING m.id, o.conversation",
             target_id,
             sources,
         )
