@@ -43,10 +43,10 @@ _NEWEST_NAMED = (
 
 # Pairs an agent separated: one split from the other, or an undone merge of one into the other.
 _SEPARATED = (
-    "SELECT EXISTS (SELECT 1 FROM conversation WHERE (id = $1 AND meta->>'split_from' = $2::text)"
-    "   OR (id = $2 AND meta->>'split_from' = $1::text))"
+    "SELECT EXISTS (SELECT 1 FROM conversation WHERE (id = $1::int AND meta->>'split_from' = $2::int::text)"
+    "   OR (id = $2::int AND meta->>'split_from' = $1::int::text))"
     " OR EXISTS (SELECT 1 FROM conversation_merge WHERE undone_at IS NOT NULL"
-    "   AND ((target = $1 AND $2 = ANY(sources)) OR (target = $2 AND $1 = ANY(sources))))"
+    "   AND ((target = $1::int AND $2::int = ANY(sources)) OR (target = $2::int AND $1::int = ANY(sources))))"
 )
 
 
