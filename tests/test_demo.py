@@ -78,3 +78,32 @@ async def test_demo_contacts_have_crm_customers(client: httpx.AsyncClient) -> No
     assert cards["Ahmed Karimi"]["customer"] is None
     assert await load_demo() is False  # the demo CRM is not seeded twice
     assert await pool.fetchval("SELECT count(*) FROM crm_source") == 1
+
+
+async def test_demo_shows_a_merged_pair_and_a_split_conversation(client: httpx.AsyncClient) -> None:
+    from hub.db.engine import connection_pool
+
+    assert await load_demo() is True
+    pool = connection_pool()
+    merged = await pool.fetchrow(
+        "SELECT s.id, s.status, t.status AS target_status, t.id AS target FROM conversation s"
+        " JOIN conversation t ON t.id = s.merged_into"
+    )
+    assert merged is not None and merged["status"] == "closed"
+    assert merged["target_status"] == "open"  # reopened: the customer was still waiting
+    texts = [
+        r["text"]
+        for r in await pool.fetch(
+            "SELECT text FROM message WHERE conversation = $1 ORDER BY id", merged["target"]
+        )
+    ]
+    assert "Still slow tonight, and now the TV box drops out too." in texts
+    assert any("into this conversation" in t for t in texts)
+    split = await pool.fetchrow(
+        "SELECT id, (meta->>'split_from')::int AS source FROM conversation WHERE meta ? 'split_from'"
+    )
+    assert split is not None
+    moved = await pool.fetchval(
+        "SELECT count(*) FROM message WHERE conversation = $1 AND kind = 'message'", split["id"]
+    )
+    assert moved == 2
