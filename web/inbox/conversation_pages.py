@@ -95,10 +95,6 @@ async def conversation_page(
 ) -> Response[str] | Redirect:
     """One conversation: the list beside it, the timeline, the composer, the contact. A merged
     conversation's page redirects to the one it was merged into."""
-    target = await summary.resolve(conversation_id)
-    if target != conversation_id:
-        query_string = f"?{request.url.query}" if request.url.query else ""
-        return Redirect(f"/inbox/conversations/{target}{query_string}", status_code=303)
     query = ListQuery.parse(request.query_params)
     # The navigation first: its newest event id is where the live socket resumes, so it must
     # not be newer than what the rest of the page shows. The rest is independent: in parallel.
@@ -120,6 +116,12 @@ async def conversation_page(
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None  # e.g. NotFound: answered as a 404 page
     conversation, contact, crm = first.result()
+    if conversation["status"] == "closed":
+        # Merged conversations are closed: only then is there a pointer to look for.
+        target = await summary.resolve(conversation_id)
+        if target != conversation_id:
+            query_string = f"?{request.url.query}" if request.url.query else ""
+            return Redirect(f"/inbox/conversations/{target}{query_string}", status_code=303)
     items, next_cursor = page.result()
     messages, earlier = timeline.result()
     limits = _limits(conversation)
