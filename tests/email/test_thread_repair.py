@@ -26,7 +26,7 @@ from tests.email.servers import SmtpSink
 
 GENERATOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "bench" / "gen_email_corpus.py"
 # Small enough for the suite; bench/email_threads.py runs the 2,000-mail corpus.
-CORPUS_SIZE = 300
+CORPUS_SIZE = 200
 
 
 def _pool() -> Any:
