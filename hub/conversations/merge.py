@@ -277,3 +277,63 @@ async def unmerge(
             )
     await events.publish(emitted)
     return view(done)
+
+
+async def adopt_late(source_id: int, message_ids: list[int]) -> int:
+    """Messages committed into `source_id` while it was being merged (their ingest had picked
+    it before the merge committed) follow the other rows into the target; returns the target.
+
+    The source goes back to the closed state of a merged conversation, and the latest merge
+    record learns about the rows, so an undo returns them to the source too.
+    """
+    target_id = await summary.resolve(source_id)
+    if target_id == source_id:
+        return source_id
+    async with connection_pool().acquire() as conn, conn.transaction():
+        rows = await summary.lock(conn, [source_id, target_id])
+        if rows[source_id]["merged_into"] is None:
+            return source_id  # unmerged meanwhile: the messages belong where they are
+        target_id = int(rows[source_id]["merged_into"])
+        moved = [
+            int(r["id"])
+            for r in await conn.fetch(
+                "UPDATE message SET conversation = $1 WHERE id = ANY($2::bigint[])"
+                " AND conversation = $3 RETURNING id",
+                target_id,
+                message_ids,
+                source_id,
+            )
+        ]
+        if not moved:
+            return target_id
+        await conn.execute(
+            "UPDATE conversation SET status = 'closed', unread_count = 0, waiting_since = NULL,"
+            " snoozed_until = NULL, resolved_at = coalesce(resolved_at, now()) WHERE id = $1",
+            source_id,
+        )
+        inbound = await conn.fetchval(
+            "SELECT count(*) FROM message WHERE id = ANY($1::bigint[]) AND direction = 'in'", moved
+        )
+        await conn.execute(
+            "UPDATE conversation SET unread_count = unread_count + $2,"
+            " status = CASE WHEN $2 > 0 THEN 'open' ELSE status END,"
+            " resolved_at = CASE WHEN $2 > 0 THEN NULL ELSE resolved_at END WHERE id = $1",
+            target_id,
+            int(inbound),
+        )
+        await summary.recompute(conn, [target_id])
+        await conn.execute(
+            "UPDATE conversation_merge SET moved = jsonb_set(moved, ARRAY[$2::text],"
+            " coalesce(moved->($2::text), '[]'::jsonb) || to_jsonb($3::bigint[]))"
+            " WHERE id = (SELECT id FROM conversation_merge WHERE target = $1 AND $4 = ANY(sources)"
+            " AND undone_at IS NULL ORDER BY id DESC LIMIT 1)",
+            target_id,
+            str(source_id),
+            moved,
+            source_id,
+        )
+        emitted = await summary.updated_events(
+            conn, [source_id, target_id], {"adopted": moved, "merged_into": None}
+        )
+    await events.publish(emitted)
+    return target_id

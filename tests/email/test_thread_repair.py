@@ -126,7 +126,10 @@ async def test_a_reply_stored_before_its_parent_joins_it_when_the_parent_arrives
 
 
 async def test_replies_after_a_merge_name_every_thread_and_old_tokens_follow(
-    client: httpx.AsyncClient, settings: Any, smtp_server: tuple[SmtpSink, int, Any]
+    client: httpx.AsyncClient,
+    settings: Any,
+    smtp_server: tuple[SmtpSink, int, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sink = smtp_server[0]
     headers, inbox, converter = await _converter(client, settings, smtp=smtp_server)
@@ -165,6 +168,33 @@ async def test_replies_after_a_merge_name_every_thread_and_old_tokens_follow(
     )
     assert late.conversation_id == b.conversation_id
     assert await _conversation_of(inbox, "t3@customer.example") == b.conversation_id
+
+    # The race: ingest picked the source before the merge committed (simulated by skipping the
+    # look-up); the message still ends up in the target, and the source stays closed.
+    async def stale(conversation_id: int) -> int:
+        return conversation_id
+
+    monkeypatch.setattr(pipeline, "_redirect", stale)
+    raced = await pipeline.ingest(
+        await _item(
+            converter,
+            mail(message_id="t4@customer.example", to=f"support+{token}@example.com"),
+        )
+    )
+    assert raced.conversation_id == b.conversation_id
+    assert await _conversation_of(inbox, "t4@customer.example") == b.conversation_id
+    source = await _pool().fetchrow(
+        "SELECT status, unread_count, merged_into FROM conversation WHERE id = $1",
+        a.conversation_id,
+    )
+    assert tuple(source) == ("closed", 0, b.conversation_id)
+    # An undo returns it to the conversation it was written to.
+    undo = await client.post(
+        f"/api/v1/conversations/{b.conversation_id}/unmerge", json={}, headers=headers
+    )
+    assert undo.status_code == 200, undo.text
+    assert await _conversation_of(inbox, "t4@customer.example") == a.conversation_id
+    assert await _conversation_of(inbox, "t1@customer.example") == a.conversation_id
 
 
 def _corpus(tmp_path: Path, size: int) -> tuple[list[bytes], int]:

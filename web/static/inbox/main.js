@@ -65,7 +65,7 @@ function onEvent(event) {
       window.location.assign(`/inbox/conversations/${changed.merged_into}`);
       return;
     }
-    if ("merged_from" in changed || "unmerged" in changed || "split_into" in changed) {
+    if ("merged_from" in changed || "unmerged" in changed || "split_into" in changed || "adopted" in changed) {
       conversation.reloadTimeline();
     }
     conversation.scheduleHeaderRefresh();
