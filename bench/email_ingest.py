@@ -58,7 +58,9 @@ async def run_hub(corpus: Path, data_dir: Path, processes: int | None) -> dict[s
         seconds = time.perf_counter() - started
         pool = engine().pool
         assert pool is not None
-        conversations = await pool.fetchval("SELECT count(*) FROM conversation")
+        conversations = await pool.fetchval(
+            "SELECT count(*) FROM conversation WHERE merged_into IS NULL"
+        )
         messages = await pool.fetchval("SELECT count(*) FROM message")
         attachments = await pool.fetchval("SELECT count(*) FROM attachment")
     finally:

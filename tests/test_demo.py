@@ -99,3 +99,30 @@ async def test_demo_supervisor_signs_in_with_two_factor(client: httpx.AsyncClien
     done = await client.post("/api/v1/auth/totp/verify", json={"code": code})
     assert done.status_code == 200, done.text
     assert done.json()["agent"]["role"] == "supervisor"
+async def test_demo_shows_a_merged_pair_and_a_split_conversation(client: httpx.AsyncClient) -> None:
+    from hub.db.engine import connection_pool
+
+    assert await load_demo() is True
+    pool = connection_pool()
+    merged = await pool.fetchrow(
+        "SELECT s.id, s.status, t.status AS target_status, t.id AS target FROM conversation s"
+        " JOIN conversation t ON t.id = s.merged_into"
+    )
+    assert merged is not None and merged["status"] == "closed"
+    assert merged["target_status"] == "open"  # reopened: the customer was still waiting
+    texts = [
+        r["text"]
+        for r in await pool.fetch(
+            "SELECT text FROM message WHERE conversation = $1 ORDER BY id", merged["target"]
+        )
+    ]
+    assert "Still slow tonight, and now the TV box drops out too." in texts
+    assert any("into this conversation" in t for t in texts)
+    split = await pool.fetchrow(
+        "SELECT id, (meta->>'split_from')::int AS source FROM conversation WHERE meta ? 'split_from'"
+    )
+    assert split is not None
+    moved = await pool.fetchval(
+        "SELECT count(*) FROM message WHERE conversation = $1 AND kind = 'message'", split["id"]
+    )
+    assert moved == 2

@@ -172,12 +172,20 @@ class EmailChannel(BaseAdapter):
             for ref in await hub_threading.provider_ids_of(message.conversation_id)
             if "@" in ref
         ]
+        # A merged conversation names the first message of every thread merged into it, so the
+        # customer's client files the reply with each of them (kept when References is cut).
+        roots = [
+            ref
+            for ref in await hub_threading.merged_thread_roots(message.conversation_id)
+            if "@" in ref
+        ]
 
         mail = compose.build(
             message,
             cfg,
             token=token,
             references=references,
+            roots=roots,
             auto_reply=bool((message.template or {}).get("auto_reply")),
         )
         await smtp.send(mail, cfg)

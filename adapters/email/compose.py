@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, localtime
@@ -43,9 +44,11 @@ def build(
     *,
     token: str,
     references: list[str],
+    roots: Sequence[str] = (),
     auto_reply: bool = False,
 ) -> EmailMessage:
-    """The reply to send; `references` are provider ids of the conversation, oldest first."""
+    """The reply to send; `references` are provider ids of the conversation, oldest first;
+    `roots` the first ids of threads merged into it, which are never cut."""
     mail = EmailMessage(policy=SMTP)
     mail["From"] = formataddr((message.agent_name or "", config.address))
     mail["To"] = formataddr((message.recipient.name, message.recipient.address))
@@ -60,9 +63,13 @@ def build(
     if parent:
         mail["In-Reply-To"] = f"<{parent}>"
     chain = [r for r in dict.fromkeys([*references, *([parent] if parent else [])]) if r]
-    if chain:
-        # Long chains are cut from the front: the root and the parent matter most to clients.
-        kept = chain if len(chain) <= 20 else [chain[0], *chain[-19:]]
+    if chain or roots:
+        # Long chains are cut from the front: the root and the parent matter most to clients,
+        # and so do the roots of merged threads.
+        pinned = list(dict.fromkeys([*chain[:1], *roots]))
+        rest = [r for r in chain if r not in pinned]
+        room = max(20 - len(pinned), 1)
+        kept = [*pinned, *rest[-room:]] if len(pinned) + len(rest) > 20 else [*pinned, *rest]
         mail["References"] = " ".join(f"<{r}>" for r in kept)
     mail["X-Loop"] = config.address
     if auto_reply:

@@ -41,25 +41,34 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _date_key(raw: bytes) -> float:
+def order_key(raw: bytes) -> tuple[float, int]:
+    """(Date, References depth): parents come before their replies whenever the headers allow
+    it, also among messages with equal Date headers. Undated mail sorts first."""
     from email.utils import parsedate_to_datetime
 
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    depth = len(str(headers.get("References") or "").split()) + bool(headers.get("In-Reply-To"))
     try:
-        value = BytesHeaderParser(policy=compat32).parsebytes(raw).get("Date")
-        return parsedate_to_datetime(str(value)).timestamp() if value else 0.0
+        value = headers.get("Date")
+        return (parsedate_to_datetime(str(value)).timestamp() if value else 0.0), depth
     except Exception:
-        return 0.0
+        return 0.0, depth
 
 
 def open_source(path: Path) -> tuple[int, Iterator[bytes]]:
-    """(number of messages, their raw bytes in import order) of an mbox, Maildir or .eml folder."""
+    """(number of messages, their raw bytes in import order) of an mbox, Maildir or .eml folder.
+
+    A Maildir and a folder have no order of their own: they are imported by `order_key`. An
+    mbox keeps its file order (it is the order the mail was appended). Whatever order remains
+    wrong (a reply dated before its parent), thread repair mends after the fact.
+    """
     if path.is_dir() and any((path / sub).is_dir() for sub in ("cur", "new")):
         box = mailbox.Maildir(path, factory=None, create=False)
-        # A Maildir has no order: oldest first, so that parents are stored before their replies.
-        keys = sorted(box.keys(), key=lambda k: _date_key(box.get_bytes(k)))
+        keys = sorted(box.keys(), key=lambda k: order_key(box.get_bytes(k)))
         return len(keys), (box.get_bytes(k) for k in keys)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        files.sort(key=lambda p: order_key(p.read_bytes()))
         return len(files), (p.read_bytes() for p in files)
     mbox = mailbox.mbox(path, factory=None, create=False)
     keys = list(mbox.keys())

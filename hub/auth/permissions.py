@@ -33,6 +33,8 @@ class Permission(StrEnum):
     ASSIGN = "conversations.assign"
     ASSIGN_OTHERS = "conversations.assign_others"
     DELETE_CONVERSATIONS = "conversations.delete"
+    MERGE_CONVERSATIONS = "conversations.merge"  # merge, split and undo a merge
+    MERGE_ACROSS_CONTACTS = "contacts.merge_across"  # merge conversations of different contacts
     READ_CONTACTS = "contacts.read"
     EDIT_CONTACTS = "contacts.edit"
     MERGE_CONTACTS = "contacts.merge"
@@ -67,6 +69,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ASSIGN: _ALL,
     Permission.ASSIGN_OTHERS: _ALL,
     Permission.DELETE_CONVERSATIONS: _ADMIN,
+    Permission.MERGE_CONVERSATIONS: _ALL,
+    Permission.MERGE_ACROSS_CONTACTS: _STAFF,
     Permission.READ_CONTACTS: _ALL,
     Permission.EDIT_CONTACTS: _ALL,
     Permission.MERGE_CONTACTS: _ALL,
@@ -96,6 +100,8 @@ CATALOGUE: dict[Permission, tuple[str, str]] = {
     Permission.ASSIGN: ("Conversations", "Assign to themselves, move between teams"),
     Permission.ASSIGN_OTHERS: ("Conversations", "Assign to or unassign other agents"),
     Permission.DELETE_CONVERSATIONS: ("Conversations", "Delete conversations"),
+    Permission.MERGE_CONVERSATIONS: ("Conversations", "Merge and split conversations, undo a merge"),
+    Permission.MERGE_ACROSS_CONTACTS: ("Contacts", "Merge conversations of different contacts"),
     Permission.READ_CONTACTS: ("Contacts", "Read contacts"),
     Permission.EDIT_CONTACTS: ("Contacts", "Edit contacts and their identities"),
     Permission.MERGE_CONTACTS: ("Contacts", "Merge and unmerge contacts"),

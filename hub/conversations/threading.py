@@ -82,3 +82,17 @@ async def provider_ids_of(conversation_id: int, *, limit: int = 20) -> list[str]
         limit,
     )
     return [r["provider_message_id"] for r in rows]
+
+
+async def merged_thread_roots(conversation_id: int) -> list[str]:
+    """The first provider id of each conversation merged (and not unmerged) into this one, oldest
+    merge first: replies name every thread the customer's mail client knows (docs/inbox.md)."""
+    rows = await connection_pool().fetch(
+        "SELECT r.provider_message_id FROM conversation_merge g, LATERAL unnest(g.sources) AS x(source),"
+        " LATERAL (SELECT m.provider_message_id FROM jsonb_array_elements_text(g.moved->(x.source::text)) e(id)"
+        "   JOIN message m ON m.id = e.id::bigint"
+        "  WHERE m.conversation = $1 AND m.provider_message_id IS NOT NULL ORDER BY m.id LIMIT 1) r"
+        " WHERE g.target = $1 AND g.undone_at IS NULL ORDER BY g.id, x.source",
+        conversation_id,
+    )
+    return [r["provider_message_id"] for r in rows]

@@ -29,6 +29,7 @@ from hub.db.tables import (
 )
 from hub.demo.access import BILLING_LOGIN, seed_access
 from hub.demo.crm import seed_demo_crm
+from hub.demo.merge_split import merge_and_split
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
 from hub.sla.hours import DAY_NAMES
@@ -176,6 +177,54 @@ STORIES = [
             Line("n", "Customer moves on the 15th; call back on the 10th.", 395),
         ),
     ),
+    # A customer who wrote twice about one problem (merged by load_demo), and one whose second
+    # question deserves a conversation of its own (split by load_demo).
+    Story(
+        0,
+        "Lena Holm",
+        ("email", "lena.holm@example.org"),
+        "Slow Wi-Fi in the evenings",
+        "resolved",
+        "medium",
+        ("wifi",),
+        "alice@example.com",
+        (
+            Line("c", "Our Wi-Fi is very slow every evening after 19:00.", 900),
+            Line("a", "Could you run a speed test with a cable, to compare?", 880),
+            Line("c", "By cable 480 Mbit/s, over Wi-Fi only 40.", 860),
+        ),
+    ),
+    Story(
+        0,
+        "Lena Holm",
+        ("email", "lena.holm@example.org"),
+        "Still slow tonight",
+        "open",
+        "none",
+        (),
+        None,
+        (
+            Line("c", "Still slow tonight, and now the TV box drops out too.", 120),
+            Line("c", "I attached a screenshot of the speed test.", 118),
+        ),
+    ),
+    Story(
+        4,
+        "Peter Olsen",
+        ("phone", "+4540112233"),
+        "",
+        "open",
+        "none",
+        (),
+        "alice@example.com",
+        (
+            Line("c", "My router shows a red light since the storm.", 300),
+            Line("a", "Please unplug it for 30 seconds and plug it back in.", 290),
+            Line("c", "That fixed it, thanks!", 280),
+            Line("c", "Another thing: I am moving on the 1st. How do I move my subscription?", 60),
+            Line("c", "The new address is Vesterbrogade 12, 1620 København V.", 58),
+        ),
+    ),
 ]
 
 
@@ -223,8 +272,8 @@ async def load_demo() -> bool:
             ).returning(Inbox.id)
             inbox_ids.append(row[0]["id"])
             await InboxMember.insert(InboxMember(inbox=row[0]["id"], agent=alice.id))
-        for story in STORIES:
-            await _story(story, inbox_ids, agents, team, now)
+        made = [await _story(story, inbox_ids, agents, team, now) for story in STORIES]
+    await merge_and_split(first=made[-3], second=made[-2], chatty=made[-1], admin=admin)
     await seed_access(admin.id, inbox_ids)
     await _notifications(alice.id)
     return True
@@ -284,13 +333,19 @@ async def _sla_policy(team: int) -> None:
 
 async def _story(
     story: Story, inbox_ids: list[int], agents: dict[str, int], team: int, now: dt.datetime
-) -> None:
+) -> int:
     inbox = inbox_ids[story.inbox]
-    contact = (await Contact.insert(Contact(name=story.contact)).returning(Contact.id))[0]["id"]
     kind, address = story.identity
-    await ContactIdentity.insert(
-        ContactIdentity(contact=contact, kind=kind, address=address, verified=True)
+    known = await ContactIdentity.select(ContactIdentity.contact).where(
+        (ContactIdentity.kind == kind) & (ContactIdentity.address == address)
     )
+    if known:  # a second conversation of the same customer
+        contact = known[0]["contact"]
+    else:
+        contact = (await Contact.insert(Contact(name=story.contact)).returning(Contact.id))[0]["id"]
+        await ContactIdentity.insert(
+            ContactIdentity(contact=contact, kind=kind, address=address, verified=True)
+        )
     first = now - dt.timedelta(minutes=story.lines[0].minutes_ago)
     last = now - dt.timedelta(minutes=story.lines[-1].minutes_ago)
     inbound = [line for line in story.lines if line.who == "c"]
@@ -352,3 +407,4 @@ async def _story(
         conversation,
         conversation,
     )
+    return int(conversation)

@@ -18,6 +18,7 @@ import msgspec
 
 from hub.channels.contract import Inbound
 from hub.contacts.identities import normalise
+from hub.conversations import merge, summary, thread_repair
 from hub.db.engine import connection_pool
 from hub.realtime import events
 from hub.storage import attachments
@@ -165,10 +166,41 @@ class _Committer:
             for pair in batch:
                 await self._commit([pair])
             return
-        for (_, future), result in zip(batch, stored.results, strict=True):
+        results = await _follow_merges(pool, stored.results)
+        for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result=result)
         if stored.last_event_id is not None:
             events.notify_soon(stored.last_event_id)
+
+
+async def _redirect(conversation_id: int) -> int:
+    return await summary.resolve(conversation_id)
+
+
+async def _follow_merges(pool: Any, results: list[IngestResult]) -> list[IngestResult]:
+    """A message stored into a conversation merged while its batch was committing (ingest had
+    picked the conversation before the merge committed) moves on to the target. One query per
+    batch; the move itself is rare."""
+    created = {r.conversation_id for r in results if r.created}
+    if not created:
+        return results
+    merged = await pool.fetch(
+        "SELECT id FROM conversation WHERE id = ANY($1::int[]) AND merged_into IS NOT NULL",
+        list(created),
+    )
+    if not merged:
+        return results
+    targets = {}
+    for row in merged:
+        source = int(row["id"])
+        late = [r.message_id for r in results if r.created and r.conversation_id == source]
+        targets[source] = await merge.adopt_late(source, late)
+    return [
+        msgspec.structs.replace(r, conversation_id=targets[r.conversation_id])
+        if r.created and r.conversation_id in targets
+        else r
+        for r in results
+    ]
 
 
 def _settle(
@@ -204,10 +236,23 @@ async def ingest(inbound: Inbound) -> IngestResult:
         attachment_limit=settings.attachment_max_bytes,
         reopen_window_hours=settings.reopen_window_hours,
     )
+    if item["conversation_id"] is not None:
+        # A reply token, a widget session or a Recent entry of an import may name a conversation
+        # merged since: its messages live in the target now, and so does this one.
+        item["conversation_id"] = await _redirect(int(item["conversation_id"]))
     _committer.ensure_started()
     future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
     await _committer.queue.put((item, future))
-    return await future
+    result = await future
+    # After the commit, so that of two messages in flight together the later sees the other.
+    if (
+        result.created
+        and item["meta"].get("thread")
+        and await thread_repair.repair(item, result.conversation_id)
+    ):
+        conversation = await summary.resolve(result.conversation_id)
+        result = msgspec.structs.replace(result, conversation_id=conversation)
+    return result
 
 
 async def _apply_edit(inbound: Inbound) -> IngestResult | None:

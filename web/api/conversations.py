@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import delete, get, patch, post
+from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
+from litestar.response import Redirect
 from msgspec import UNSET
 
 from hub.auth import access
@@ -23,6 +24,7 @@ from hub.notifications.mentions import Mention
 from hub.outbox import dispatch, replies
 from hub.system.services import current
 from web.api.attachments import resolve_uploads
+from web.api.conversation_merge import merged_target, redirect_if_merged
 from web.security import require
 
 
@@ -111,10 +113,13 @@ async def list_conversations(
     tags=["conversations"],
     permission=Permission.READ_CONVERSATIONS,
 )
-async def get_conversation(principal: Principal, conversation_id: int) -> dict[str, Any]:
-    """One conversation."""
-    await access.check_conversation(principal.agent, conversation_id)
-    return await listing.get_conversation(conversation_id)
+async def get_conversation(
+    principal: Principal, conversation_id: int, request: Request[Any, Any, Any]
+) -> dict[str, Any] | Redirect:
+    """One conversation; a merged one answers 308 to the conversation it was merged into."""
+    target = await merged_target(principal, conversation_id)
+    moved = redirect_if_merged(request, conversation_id, target)
+    return moved or await listing.get_conversation(conversation_id)
 
 
 @patch(
@@ -184,12 +189,17 @@ async def remove_tag(principal: Principal, conversation_id: int, tag: str) -> di
 async def list_messages(
     principal: Principal,
     conversation_id: int,
+    request: Request[Any, Any, Any],
     before: int | None = None,
     after: int | None = None,
     limit: int = Parameter(default=100, ge=1, le=500),
-) -> MessageList:
-    """The timeline (messages, notes and activity lines), oldest first."""
-    await access.check_conversation(principal.agent, conversation_id)
+) -> MessageList | Redirect:
+    """The timeline (messages, notes and activity lines), oldest first; a merged
+    conversation's answers 308 to its target's."""
+    target = await merged_target(principal, conversation_id)
+    moved = redirect_if_merged(request, conversation_id, target)
+    if moved is not None:
+        return moved
     items = await listing.list_messages(conversation_id, before=before, after=after, limit=limit)
     return MessageList(items=items)
 
@@ -203,8 +213,10 @@ async def list_messages(
 async def create_message(
     principal: Principal, conversation_id: int, data: NewMessage
 ) -> dict[str, Any]:
-    """Reply on the conversation's channel (status `pending`, sent by a worker), or add a private note."""
+    """Reply on the conversation's channel (status `pending`, sent by a worker), or add a private
+    note. On a merged conversation it goes to the conversation it was merged into."""
     require(principal, Permission.NOTE if data.private else Permission.REPLY)
+    conversation_id = await merged_target(principal, conversation_id)
     inbox_id = await access.check_conversation(principal.agent, conversation_id)
     settings = current().settings
     adapter = await inboxes.adapter_for(

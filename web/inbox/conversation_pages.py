@@ -7,12 +7,13 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.response import Redirect
 
 from hub.auth.access import NotFound
 from hub.auth.permissions import Permission
 from hub.channels import inboxes
 from hub.channels.contract import UnknownChannel, adapter_class
-from hub.conversations import inbox_views, listing
+from hub.conversations import inbox_views, listing, summary
 from hub.system.crypto import decrypt_json
 from hub.system.services import current
 from web.inbox.crm_pages import card_context
@@ -92,8 +93,9 @@ async def _timeline(
 @get("/inbox/conversations/{conversation_id:int}", permission=Permission.READ_CONVERSATIONS)
 async def conversation_page(
     request: Request[Any, Any, Any], viewer: Viewer, conversation_id: int
-) -> Response[str]:
-    """One conversation: the list beside it, the timeline, the composer, the contact."""
+) -> Response[str] | Redirect:
+    """One conversation: the list beside it, the timeline, the composer, the contact. A merged
+    conversation's page redirects to the one it was merged into."""
     query = ListQuery.parse(request.query_params)
     # The navigation first: its newest event id is where the live socket resumes, so it must
     # not be newer than what the rest of the page shows. The rest is independent: in parallel.
@@ -121,6 +123,12 @@ async def conversation_page(
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None  # e.g. NotFound: answered as a 404 page
     conversation, contact, crm = first.result()
+    if conversation["status"] == "closed":
+        # Merged conversations are closed: only then is there a pointer to look for.
+        target = await summary.resolve(conversation_id)
+        if target != conversation_id:
+            query_string = f"?{request.url.query}" if request.url.query else ""
+            return Redirect(f"/inbox/conversations/{target}{query_string}", status_code=303)
     items, next_cursor = page.result()
     messages, earlier = timeline.result()
     limits = _limits(conversation)

@@ -86,6 +86,13 @@ export class OpenConversation {
     await htmx.ajax("GET", `/inbox/messages/${messageId}`, { target: item, swap: "outerHTML" });
   }
 
+  // After a merge, unmerge or split the rows of the timeline changed, not only its end.
+  async reloadTimeline() {
+    await htmx.ajax("GET", `/inbox/conversations/${this.id}/timeline`, { target: this.items, swap: "innerHTML" });
+    this.tidy();
+    this.scrollToEnd();
+  }
+
   scheduleHeaderRefresh() {
     clearTimeout(this.headerTimer);
     this.headerTimer = setTimeout(() => this.refreshHeader(), 150);

@@ -1,7 +1,8 @@
 // Keyboard shortcuts: j/k move in the list, Enter opens, r reply, n note, e resolve,
-// a assign, / search, ? shows them all. Typing in a field is never interpreted as a shortcut.
+// a assign, / search, x select for merging, m merge, ? shows them all. Typing in a field is
+// never interpreted as a shortcut.
 
-export function installShortcuts({ list, conversation, composer }) {
+export function installShortcuts({ list, conversation, composer, merging }) {
   const dialog = document.getElementById("shortcuts");
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) return;
@@ -38,6 +39,14 @@ export function installShortcuts({ list, conversation, composer }) {
       case "a":
         if (!conversation) return;
         conversation.focusAssign();
+        break;
+      case "x":
+        if (!merging) return;
+        merging.toggleCurrentRow();
+        break;
+      case "m":
+        if (!merging) return;
+        merging.open();
         break;
       case "/": {
         const search = document.getElementById("search");

@@ -8,6 +8,7 @@ import { CrmCard } from "./crm.js";
 import { installShortcuts } from "./keys.js";
 import { ConversationList } from "./list.js";
 import { Live } from "./live.js";
+import { Merging } from "./merge.js";
 import { Bell } from "./notifications.js";
 import { installCountdown } from "./sla.js";
 
@@ -28,7 +29,8 @@ const composer = conversation && composerForm ? new Composer(composerForm, { con
 const contactAside = document.getElementById("contact");
 const crmCard = conversation && contactAside ? new CrmCard(contactAside, conversation.id) : null;
 
-installShortcuts({ list, conversation, composer });
+const merging = new Merging({ list, conversation });
+installShortcuts({ list, conversation, composer, merging });
 
 const bellRoot = document.getElementById("bell-root");
 const bell = bellRoot ? new Bell(bellRoot) : null;
@@ -57,6 +59,15 @@ function onEvent(event) {
   } else if (event.type === "message.updated") {
     conversation.refreshMessage(event.data.id);
   } else if (event.type === "conversation.updated" || event.type === "conversation.created") {
+    const changed = (event.data && event.data.changed) || {};
+    if (changed.merged_into) {
+      // Merged away while open here: its messages are in the target now.
+      window.location.assign(`/inbox/conversations/${changed.merged_into}`);
+      return;
+    }
+    if ("merged_from" in changed || "unmerged" in changed || "split_into" in changed || "adopted" in changed) {
+      conversation.reloadTimeline();
+    }
     conversation.scheduleHeaderRefresh();
     list.scheduleRefresh();
     // A merge or unmerge moved this conversation to another contact: another customer, maybe.
