@@ -99,6 +99,8 @@ async def test_demo_supervisor_signs_in_with_two_factor(client: httpx.AsyncClien
     done = await client.post("/api/v1/auth/totp/verify", json={"code": code})
     assert done.status_code == 200, done.text
     assert done.json()["agent"]["role"] == "supervisor"
+
+
 async def test_demo_shows_a_merged_pair_and_a_split_conversation(client: httpx.AsyncClient) -> None:
     from hub.db.engine import connection_pool
 

@@ -100,7 +100,10 @@ CATALOGUE: dict[Permission, tuple[str, str]] = {
     Permission.ASSIGN: ("Conversations", "Assign to themselves, move between teams"),
     Permission.ASSIGN_OTHERS: ("Conversations", "Assign to or unassign other agents"),
     Permission.DELETE_CONVERSATIONS: ("Conversations", "Delete conversations"),
-    Permission.MERGE_CONVERSATIONS: ("Conversations", "Merge and split conversations, undo a merge"),
+    Permission.MERGE_CONVERSATIONS: (
+        "Conversations",
+        "Merge and split conversations, undo a merge",
+    ),
     Permission.MERGE_ACROSS_CONTACTS: ("Contacts", "Merge conversations of different contacts"),
     Permission.READ_CONTACTS: ("Contacts", "Read contacts"),
     Permission.EDIT_CONTACTS: ("Contacts", "Edit contacts and their identities"),
