@@ -35,6 +35,9 @@ async def advance(*, batch: int = BATCH, wait: bool = False) -> tuple[int, int] 
     """Apply one batch; returns (events applied, new mark), or None when another worker holds
     the mark (unless `wait`, which queues behind it)."""
     async with connection_pool().acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO report_mark (id, last_event) VALUES (1, 0) ON CONFLICT DO NOTHING"
+        )
         lock = "FOR UPDATE" if wait else "FOR UPDATE SKIP LOCKED"
         mark = await conn.fetchval(f"SELECT last_event FROM report_mark WHERE id = 1 {lock}")
         if mark is None:
@@ -96,6 +99,9 @@ async def count_events(after: int = 0) -> int:
 async def reset() -> None:
     """Forget every rollup row and start the mark again at the first event."""
     async with connection_pool().acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO report_mark (id, last_event) VALUES (1, 0) ON CONFLICT DO NOTHING"
+        )
         await conn.execute("SELECT last_event FROM report_mark WHERE id = 1 FOR UPDATE")
         await conn.execute("TRUNCATE report_hour, report_duration, report_conversation")
         await conn.execute("UPDATE report_mark SET last_event = 0, updated_at = now() WHERE id = 1")
