@@ -93,8 +93,15 @@ class Deltas:
         default_factory=lambda: defaultdict(lambda: [0, 0])
     )
 
-    def add(self, state: State, hour: int, name: str, value: int = 1) -> None:
-        for tag in ("", *state.tags):
+    def add(
+        self,
+        state: State,
+        hour: int,
+        name: str,
+        value: int = 1,
+        tags: tuple[str, ...] | None = None,
+    ) -> None:
+        for tag in ("", *state.tags) if tags is None else tags:
             key = (hour, state.inbox, state.channel, state.team, state.agent, state.priority, tag)
             row = self.counts.get(key)
             if row is None:
@@ -154,10 +161,19 @@ def _conversation(event: Event, state: State | None, deltas: Deltas, when: dt.da
     elif any(getattr(state, k) != v for k, v in dims.items()):
         if state.open():
             deltas.add(state, hour, "backlog", -1)
+        before = set(state.tags)
         for k, v in dims.items():
             setattr(state, k, v)
         if state.open():
             deltas.add(state, hour, "backlog")
+        # Tags come after the conversation: a tag's "created" counts the conversations carrying
+        # it, in the hour they were created (a removed tag takes its count back).
+        created_hour = _hour(state.created_at)
+        added, removed = set(state.tags) - before, before - set(state.tags)
+        if added:
+            deltas.add(state, created_hour, "created", 1, tuple(sorted(added)))
+        if removed:
+            deltas.add(state, created_hour, "created", -1, tuple(sorted(removed)))
     if status != state.status:
         was_open = state.open()
         state.status = status

@@ -33,9 +33,9 @@ async def snapshot() -> dict[str, Any]:
     states = await pool.fetch("SELECT * FROM report_conversation")
     key = ("hour", "inbox", "channel", "team", "agent", "priority", "tag")
     return {
-        "hours": {
-            tuple(r.items()) for r in hours if any(v for k, v in r.items() if k not in key)
-        },
+        "hours": {tuple(r.items()) for r in hours if any(v for k, v in r.items() if k not in key)},
         "durations": {tuple(r.items()) for r in durations},
-        "states": {tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in r.items()) for r in states},
+        "states": {
+            tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in r.items()) for r in states
+        },
     }

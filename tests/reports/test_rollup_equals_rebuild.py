@@ -43,7 +43,9 @@ streams = st.lists(
 )
 
 
-def _event(conversation: int, inbox: int, snapshot: dict[str, Any], action: tuple[str, Any]) -> dict[str, Any]:
+def _event(
+    conversation: int, inbox: int, snapshot: dict[str, Any], action: tuple[str, Any]
+) -> dict[str, Any]:
     kind, value = action
     where = {"conversation": conversation, "inbox": inbox}
     if kind in ("in", "out", "note"):
@@ -58,7 +60,11 @@ def _event(conversation: int, inbox: int, snapshot: dict[str, Any], action: tupl
             },
         }
     if kind.startswith("csat."):
-        data = {"rating": value, "comment": None} if kind == "csat.received" else {"conversation": conversation}
+        data = (
+            {"rating": value, "comment": None}
+            if kind == "csat.received"
+            else {"conversation": conversation}
+        )
         return {**where, "type": kind, "data": data}
     if kind == "status":
         snapshot["status"] = value
@@ -82,7 +88,9 @@ def _event(conversation: int, inbox: int, snapshot: dict[str, Any], action: tupl
     return {**where, "type": "conversation.updated", "data": dict(snapshot)}
 
 
-async def _write(stream: list[tuple[int, int, tuple[str, Any]]], conversations: list[int], inbox: int) -> None:
+async def _write(
+    stream: list[tuple[int, int, tuple[str, Any]]], conversations: list[int], inbox: int
+) -> None:
     """Every conversation starts with conversation.created; then the stream, each event through
     events.emit with its own commit time (moved back afterwards, in the same transaction)."""
     snapshots = [
@@ -96,7 +104,9 @@ async def _write(stream: list[tuple[int, int, tuple[str, Any]]], conversations: 
         for n, c in enumerate(conversations)
     ]  # fmt: skip
     for which, offset, action in stream:
-        pending.append((3 * 3600 + offset, _event(conversations[which], inbox, snapshots[which], action)))
+        pending.append(
+            (3 * 3600 + offset, _event(conversations[which], inbox, snapshots[which], action))
+        )
     async with connection_pool().acquire() as conn:
         for offset, event in pending:
             async with conn.transaction():
