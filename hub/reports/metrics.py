@@ -1,8 +1,10 @@
 """Metrics read from the rollups: grouped by period or dimension, never from messages.
 
-Every query is a GROUP BY over `report_hour` / `report_duration` rows of the range (hours are
-UTC; a period is the local day, week or month its hour starts in, via AT TIME ZONE). The
-backlog is a running sum of +1/-1 rows: the sum before the range start, then per period.
+A period report is two GROUP BYs over the range's rows (counts per local hour, histograms per
+local day; AT TIME ZONE turns the UTC hours into the account's), folded into days, weeks or
+months, the totals and the weekday x hour heatmap in Python. The backlog at an instant is the
+backlog now (`report_open`) minus the +1/-1 rows after that instant, so a recent range reads
+its own rows and a handful more.
 """
 
 from __future__ import annotations
@@ -14,30 +16,31 @@ from typing import Any
 import asyncpg
 
 from hub.reports.buckets import quantile
-from hub.reports.filters import PERIODS, Filters, Range, next_period
+from hub.reports.filters import Filters, Range, next_period, period_start
 from hub.reports.fold import COUNTS, DURATIONS, SLA_TARGETS
 
 FLOWS = ("created", "resolved", "reopened", "messages_in", "messages_out")
+Histograms = dict[int, tuple[dict[int, int], int]]  # metric -> ({bucket: n}, sum of seconds)
+_SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
 
 
-def _group_sql(group: str | None, params: list[Any], tz: str) -> str:
+def _key_sql(group: str | None, params: list[Any], tz: str, unit: str = "hour") -> str:
     if group is None:
         return "NULL::text"
-    if group in PERIODS:
+    if group == "local":
         params.append(tz)
-        return f"date_trunc('{group}', hour AT TIME ZONE ${len(params)})::date"
-    return group  # a dimension column (checked by the caller against DIMENSIONS)
+        return f"date_trunc('{unit}', hour AT TIME ZONE ${len(params)})"
+    return group  # a dimension column (the caller checked it)
 
 
 async def _counts(
     conn: asyncpg.Connection, rng: Range, filters: Filters, group: str | None
 ) -> dict[Any, dict[str, int]]:
     params: list[Any] = [rng.start, rng.end]
-    key = _group_sql(group, params, rng.tz)
+    key = _key_sql(group, params, rng.tz)
     where = filters.where(params, tag_rows=group == "tag")
-    sums = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
     rows = await conn.fetch(
-        f"SELECT {key} AS k, {sums} FROM report_hour WHERE hour >= $1 AND hour < $2 AND {where}"
+        f"SELECT {key} AS k, {_SUMS} FROM report_hour WHERE hour >= $1 AND hour < $2 AND {where}"
         " GROUP BY 1",
         *params,
     )
@@ -46,16 +49,16 @@ async def _counts(
 
 async def _durations(
     conn: asyncpg.Connection, rng: Range, filters: Filters, group: str | None
-) -> dict[Any, dict[int, tuple[dict[int, int], int]]]:
+) -> dict[Any, Histograms]:
     params: list[Any] = [rng.start, rng.end]
-    key = _group_sql(group, params, rng.tz)
+    key = _key_sql(group, params, rng.tz, "day")
     where = filters.where(params, tag_rows=group == "tag")
     rows = await conn.fetch(
         f"SELECT {key} AS k, metric, bucket, sum(n)::bigint AS n, sum(total)::bigint AS total"
         f" FROM report_duration WHERE hour >= $1 AND hour < $2 AND {where} GROUP BY 1, 2, 3",
         *params,
     )
-    out: dict[Any, dict[int, tuple[dict[int, int], int]]] = defaultdict(dict)
+    out: dict[Any, Histograms] = defaultdict(dict)
     for r in rows:
         hist, total = out[r["k"]].get(r["metric"], ({}, 0))
         hist[r["bucket"]] = int(r["n"])
@@ -63,27 +66,52 @@ async def _durations(
     return out
 
 
-async def _backlog_before(
-    conn: asyncpg.Connection, before: dt.datetime, filters: Filters, group: str | None
+async def open_at(
+    conn: asyncpg.Connection, when: dt.datetime, filters: Filters, group: str | None
 ) -> dict[Any, int]:
-    params: list[Any] = [before]
-    key = "NULL::text" if group is None or group in PERIODS else group
+    """Conversations not resolved at `when`, per value of `group` (one total under None)."""
+    key = "NULL::text" if group is None else group
+    params: list[Any] = []
     where = filters.where(params, tag_rows=group == "tag")
-    rows = await conn.fetch(
-        f"SELECT {key} AS k, sum(backlog)::bigint AS open FROM report_hour"
-        f" WHERE hour < $1 AND {where} GROUP BY 1",
+    now = await conn.fetch(f"SELECT {key} AS k, sum(open)::bigint AS n FROM report_open WHERE {where} GROUP BY 1", *params)  # fmt: skip
+    params = [when]
+    where = filters.where(params, tag_rows=group == "tag")
+    later = await conn.fetch(
+        f"SELECT {key} AS k, sum(backlog)::bigint AS n FROM report_hour WHERE hour >= $1"
+        f" AND {where} GROUP BY 1",
         *params,
     )
-    return {r["k"]: int(r["open"] or 0) for r in rows}
+    out: dict[Any, int] = defaultdict(int)
+    for r in now:
+        out[r["k"]] += int(r["n"] or 0)
+    for r in later:
+        out[r["k"]] -= int(r["n"] or 0)
+    return out
+
+
+def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
+    for name, value in more.items():
+        into[name] = into.get(name, 0) + value
+
+
+def _add_histograms(into: Histograms, more: Histograms) -> None:
+    for metric, (hist, total) in more.items():
+        mine, my_total = into.get(metric, ({}, 0))
+        mine = dict(mine)
+        for bucket, n in hist.items():
+            mine[bucket] = mine.get(bucket, 0) + n
+        into[metric] = (mine, my_total + total)
 
 
 def _percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def derive(
-    counts: dict[str, int], durations: dict[int, tuple[dict[int, int], int]]
-) -> dict[str, Any]:
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def derive(counts: dict[str, int], durations: Histograms) -> dict[str, Any]:
     """The metrics of one group from its summed counts and histograms."""
     out: dict[str, Any] = {name: counts.get(name, 0) for name in FLOWS}
     for name, metric in DURATIONS.items():
@@ -108,64 +136,54 @@ def derive(
     return out
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
 METRICS = (*derive({}, {}).keys(), "backlog")
 
 
 async def by_period(
     conn: asyncpg.Connection, rng: Range, filters: Filters, period: str
-) -> list[dict[str, Any]]:
-    """One row per day / week / month of the range (empty periods included), with the backlog
-    open at each period's end."""
-    counts = await _counts(conn, rng, filters, period)
-    durations = await _durations(conn, rng, filters, period)
-    open_ = (await _backlog_before(conn, rng.start, filters, None)).get(None, 0)
+) -> tuple[list[dict[str, Any]], dict[str, Any], list[list[int]]]:
+    """(one row per day / week / month of the range, empty ones included, with the backlog at
+    each period's end; the range's totals with the backlog at its end; the heatmap: conversations
+    created per weekday (Monday first) x local hour)."""
+    hourly = await _counts(conn, rng, filters, "local")
+    daily = await _durations(conn, rng, filters, "local")
+    opening = (await open_at(conn, rng.start, filters, None)).get(None, 0)
+    counts: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    total_counts: dict[str, int] = {}
+    grid = [[0] * 24 for _ in range(7)]
+    for local, values in hourly.items():
+        _add_counts(counts[period_start(local.date(), period)], values)
+        _add_counts(total_counts, values)
+        grid[local.weekday()][local.hour] += values["created"]
+    histograms: dict[dt.date, Histograms] = defaultdict(dict)
+    total_histograms: Histograms = {}
+    for local, hists in daily.items():
+        _add_histograms(histograms[period_start(local.date(), period)], hists)
+        _add_histograms(total_histograms, hists)
     rows = []
+    open_ = opening
     for first in rng.periods(period):
-        row = derive(counts.get(first, {}), durations.get(first, {}))
+        row = derive(counts.get(first, {}), histograms.get(first, {}))
         open_ += counts.get(first, {}).get("backlog", 0)
         row["backlog"] = open_
         last = min(next_period(first, period) - dt.timedelta(days=1), rng.last)
         rows.append({"period": first.isoformat(), "period_end": last.isoformat(), **row})
-    return rows
+    total = derive(total_counts, total_histograms)
+    total["backlog"] = opening + total_counts.get("backlog", 0)
+    return rows, total, grid
 
 
 async def by_dimension(
-    conn: asyncpg.Connection, rng: Range, filters: Filters, dimension: str | None
+    conn: asyncpg.Connection, rng: Range, filters: Filters, dimension: str
 ) -> dict[Any, dict[str, Any]]:
-    """Metrics per value of `dimension` (or one total under None); `backlog` is what was open
-    at the end of the range."""
+    """Metrics per value of `dimension`; `backlog` is what was open at the end of the range."""
     counts = await _counts(conn, rng, filters, dimension)
     durations = await _durations(conn, rng, filters, dimension)
-    open_at_end = await _backlog_before(conn, rng.end, filters, dimension)
+    open_at_end = await open_at(conn, rng.end, filters, dimension)
     keys = set(counts) | set(durations) | {k for k, v in open_at_end.items() if v}
-    if dimension is None:
-        keys.add(None)
     out = {}
     for k in keys:
         row = derive(counts.get(k, {}), durations.get(k, {}))
         row["backlog"] = open_at_end.get(k, 0)
         out[k] = row
     return out
-
-
-async def heatmap(
-    conn: asyncpg.Connection, rng: Range, filters: Filters, metric: str = "created"
-) -> list[list[int]]:
-    """7 x 24 counts (Monday first, local hours) of conversations created (or messages in)."""
-    params: list[Any] = [rng.start, rng.end, rng.tz]
-    where = filters.where(params)
-    column = "messages_in" if metric == "messages_in" else "created"
-    rows = await conn.fetch(
-        "SELECT extract(isodow FROM hour AT TIME ZONE $3)::int AS d,"
-        f" extract(hour FROM hour AT TIME ZONE $3)::int AS h, sum({column})::bigint AS n"
-        f" FROM report_hour WHERE hour >= $1 AND hour < $2 AND {where} GROUP BY 1, 2",
-        *params,
-    )
-    grid = [[0] * 24 for _ in range(7)]
-    for r in rows:
-        grid[r["d"] - 1][r["h"]] += int(r["n"])
-    return grid

@@ -122,7 +122,9 @@ async def reset() -> None:
             "INSERT INTO report_mark (id, last_event) VALUES (1, 0) ON CONFLICT DO NOTHING"
         )
         await conn.execute("SELECT last_event FROM report_mark WHERE id = 1 FOR UPDATE")
-        await conn.execute("TRUNCATE report_hour, report_duration, report_conversation")
+        await conn.execute(
+            "TRUNCATE report_hour, report_duration, report_open, report_conversation"
+        )
         await conn.execute("UPDATE report_mark SET last_event = 0, updated_at = now() WHERE id = 1")
 
 

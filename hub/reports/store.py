@@ -112,6 +112,15 @@ _DURATION_SQL = (
 )
 
 
+_OPEN_SQL = (
+    "INSERT INTO report_open (inbox, channel, team, agent, priority, tag, open)"
+    " SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::int[], $5::text[], $6::text[],"
+    " $7::int[]) ON CONFLICT (tag, inbox, channel, team, agent, priority) DO UPDATE"
+    " SET open = report_open.open + excluded.open"
+)
+_BACKLOG = COUNTS.index("backlog")
+
+
 def _columns(keys: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
     return [list(column) for column in zip(*keys, strict=True)] if keys else [[]] * width
 
@@ -122,6 +131,13 @@ async def save_deltas(conn: asyncpg.Connection, deltas: Deltas) -> None:
     if counts:
         rows = [(_hour(k[0]), *k[1:], *v) for k, v in counts.items()]
         await conn.execute(_COUNT_SQL, *_columns(rows, 7 + len(COUNTS)))
+        backlog: dict[tuple[object, ...], int] = {}
+        for key, values in counts.items():
+            if values[_BACKLOG]:
+                backlog[key[1:]] = backlog.get(key[1:], 0) + values[_BACKLOG]
+        changed = [(*k, v) for k, v in backlog.items() if v]
+        if changed:
+            await conn.execute(_OPEN_SQL, *_columns(changed, 7))
     if deltas.durations:
         rows = [
             (_hour(key[0]), *key[1:], metric, bucket, cell[0], cell[1])

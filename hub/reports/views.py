@@ -29,8 +29,7 @@ def _meta(rng: Range, filters: Filters) -> dict[str, Any]:
 
 async def summary(rng: Range, filters: Filters) -> dict[str, Any]:
     async with connection_pool().acquire() as conn:
-        total = (await metrics.by_dimension(conn, rng, filters, None))[None]
-        grid = await metrics.heatmap(conn, rng, filters)
+        _rows, total, grid = await metrics.by_period(conn, rng, filters, "day")
     return {**_meta(rng, filters), "metrics": total, "busiest_hours": grid}
 
 
@@ -38,7 +37,7 @@ async def timeseries(rng: Range, filters: Filters, metric: str, period: str) -> 
     if metric not in metrics.METRICS:
         raise ReportInputError("metric", f"must be one of {', '.join(metrics.METRICS)}")
     async with connection_pool().acquire() as conn:
-        rows = await metrics.by_period(conn, rng, filters, period)
+        rows, _total, _grid = await metrics.by_period(conn, rng, filters, period)
     return {
         **_meta(rng, filters),
         "metric": metric,
@@ -52,9 +51,7 @@ async def timeseries(rng: Range, filters: Filters, metric: str, period: str) -> 
 async def overview(rng: Range, filters: Filters, period: str) -> dict[str, Any]:
     """What the overview page draws: totals, every metric per period, the heatmap."""
     async with connection_pool().acquire() as conn:
-        total = (await metrics.by_dimension(conn, rng, filters, None))[None]
-        rows = await metrics.by_period(conn, rng, filters, period)
-        grid = await metrics.heatmap(conn, rng, filters)
+        rows, total, grid = await metrics.by_period(conn, rng, filters, period)
     return {**_meta(rng, filters), "metrics": total, "periods": rows, "busiest_hours": grid}
 
 
@@ -87,8 +84,7 @@ async def table(rng: Range, filters: Filters, dimension: str) -> dict[str, Any]:
 async def sla(rng: Range, filters: Filters, period: str) -> dict[str, Any]:
     """Compliance per target for the range, and per period."""
     async with connection_pool().acquire() as conn:
-        total = (await metrics.by_dimension(conn, rng, filters, None))[None]
-        rows = await metrics.by_period(conn, rng, filters, period)
+        rows, total, _grid = await metrics.by_period(conn, rng, filters, period)
 
     def targets(values: dict[str, Any]) -> list[dict[str, Any]]:
         return [

@@ -31,10 +31,12 @@ async def snapshot() -> dict[str, Any]:
     hours = await pool.fetch("SELECT * FROM report_hour")
     durations = await pool.fetch("SELECT * FROM report_duration WHERE n <> 0 OR total <> 0")
     states = await pool.fetch("SELECT * FROM report_conversation")
+    open_ = await pool.fetch("SELECT * FROM report_open WHERE open <> 0")
     key = ("hour", "inbox", "channel", "team", "agent", "priority", "tag")
     return {
         "hours": {tuple(r.items()) for r in hours if any(v for k, v in r.items() if k not in key)},
         "durations": {tuple(r.items()) for r in durations},
+        "open": {tuple(r.items()) for r in open_},
         "states": {
             tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in r.items()) for r in states
         },

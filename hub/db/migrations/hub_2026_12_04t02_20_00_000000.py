@@ -7,7 +7,7 @@ Missing dimensions are 0 / '' instead of NULL so that the key can be a primary k
 `report_duration` keeps the same key plus a metric and a log-spaced histogram bucket, which is
 what medians and p90s are read from. `report_conversation` is the rollup's state per conversation
 (its current dimensions, first reply, resolution, SLA outcomes, CSAT) and the CSV export's rows.
-`report_mark` is the id of the last event the rollup applied, written in the same transaction
+`report_open` is the backlog now per dimension. `report_mark` is the id of the last event the rollup applied, written in the same transaction
 as the rollup rows (exactly once across crashes and workers).
 """
 
@@ -52,6 +52,17 @@ STATEMENTS = [
         n integer NOT NULL DEFAULT 0,
         total bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (tag, metric, hour, inbox, channel, team, agent, priority, bucket))""",
+    # The backlog now (the sum of every backlog row) per dimension: the backlog at an instant is
+    # this minus the rows after it, which for recent ranges reads a few rows instead of all.
+    """CREATE TABLE report_open (
+        inbox integer NOT NULL,
+        channel text NOT NULL,
+        team integer NOT NULL,
+        agent integer NOT NULL,
+        priority text NOT NULL,
+        tag text NOT NULL,
+        open integer NOT NULL DEFAULT 0,
+        PRIMARY KEY (tag, inbox, channel, team, agent, priority))""",
     """CREATE TABLE report_conversation (
         id integer PRIMARY KEY,
         inbox integer NOT NULL,
