@@ -9,9 +9,10 @@ its own rows and a handful more.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -20,6 +21,8 @@ from hub.reports.filters import Filters, Range, next_period, period_start
 from hub.reports.fold import COUNTS, DURATIONS, SLA_TARGETS
 
 FLOWS = ("created", "resolved", "reopened", "messages_in", "messages_out")
+# A pool: each query of a report takes its own connection, so they run at the same time.
+Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
 Histograms = dict[int, tuple[dict[int, int], int]]  # metric -> ({bucket: n}, sum of seconds)
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
 
@@ -34,12 +37,12 @@ def _key_sql(group: str | None, params: list[Any], tz: str, unit: str = "hour") 
 
 
 async def _counts(
-    conn: asyncpg.Connection, rng: Range, filters: Filters, group: str | None
+    db: Db, rng: Range, filters: Filters, group: str | None
 ) -> dict[Any, dict[str, int]]:
     params: list[Any] = [rng.start, rng.end]
     key = _key_sql(group, params, rng.tz)
     where = filters.where(params, tag_rows=group == "tag")
-    rows = await conn.fetch(
+    rows = await db.fetch(
         f"SELECT {key} AS k, {_SUMS} FROM report_hour WHERE hour >= $1 AND hour < $2 AND {where}"
         " GROUP BY 1",
         *params,
@@ -48,12 +51,12 @@ async def _counts(
 
 
 async def _durations(
-    conn: asyncpg.Connection, rng: Range, filters: Filters, group: str | None
+    db: Db, rng: Range, filters: Filters, group: str | None
 ) -> dict[Any, Histograms]:
     params: list[Any] = [rng.start, rng.end]
     key = _key_sql(group, params, rng.tz, "day")
     where = filters.where(params, tag_rows=group == "tag")
-    rows = await conn.fetch(
+    rows = await db.fetch(
         f"SELECT {key} AS k, metric, bucket, sum(n)::bigint AS n, sum(total)::bigint AS total"
         f" FROM report_duration WHERE hour >= $1 AND hour < $2 AND {where} GROUP BY 1, 2, 3",
         *params,
@@ -66,17 +69,15 @@ async def _durations(
     return out
 
 
-async def open_at(
-    conn: asyncpg.Connection, when: dt.datetime, filters: Filters, group: str | None
-) -> dict[Any, int]:
+async def open_at(db: Db, when: dt.datetime, filters: Filters, group: str | None) -> dict[Any, int]:
     """Conversations not resolved at `when`, per value of `group` (one total under None)."""
     key = "NULL::text" if group is None else group
     params: list[Any] = []
     where = filters.where(params, tag_rows=group == "tag")
-    now = await conn.fetch(f"SELECT {key} AS k, sum(open)::bigint AS n FROM report_open WHERE {where} GROUP BY 1", *params)  # fmt: skip
+    now = await db.fetch(f"SELECT {key} AS k, sum(open)::bigint AS n FROM report_open WHERE {where} GROUP BY 1", *params)  # fmt: skip
     params = [when]
     where = filters.where(params, tag_rows=group == "tag")
-    later = await conn.fetch(
+    later = await db.fetch(
         f"SELECT {key} AS k, sum(backlog)::bigint AS n FROM report_hour WHERE hour >= $1"
         f" AND {where} GROUP BY 1",
         *params,
@@ -140,14 +141,17 @@ METRICS = (*derive({}, {}).keys(), "backlog")
 
 
 async def by_period(
-    conn: asyncpg.Connection, rng: Range, filters: Filters, period: str
+    db: Db, rng: Range, filters: Filters, period: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[list[int]]]:
     """(one row per day / week / month of the range, empty ones included, with the backlog at
     each period's end; the range's totals with the backlog at its end; the heatmap: conversations
     created per weekday (Monday first) x local hour)."""
-    hourly = await _counts(conn, rng, filters, "local")
-    daily = await _durations(conn, rng, filters, "local")
-    opening = (await open_at(conn, rng.start, filters, None)).get(None, 0)
+    hourly, daily, open_start = await asyncio.gather(
+        _counts(db, rng, filters, "local"),
+        _durations(db, rng, filters, "local"),
+        open_at(db, rng.start, filters, None),
+    )
+    opening = open_start.get(None, 0)
     counts: dict[dt.date, dict[str, int]] = defaultdict(dict)
     total_counts: dict[str, int] = {}
     grid = [[0] * 24 for _ in range(7)]
@@ -174,12 +178,14 @@ async def by_period(
 
 
 async def by_dimension(
-    conn: asyncpg.Connection, rng: Range, filters: Filters, dimension: str
+    db: Db, rng: Range, filters: Filters, dimension: str
 ) -> dict[Any, dict[str, Any]]:
     """Metrics per value of `dimension`; `backlog` is what was open at the end of the range."""
-    counts = await _counts(conn, rng, filters, dimension)
-    durations = await _durations(conn, rng, filters, dimension)
-    open_at_end = await open_at(conn, rng.end, filters, dimension)
+    counts, durations, open_at_end = await asyncio.gather(
+        _counts(db, rng, filters, dimension),
+        _durations(db, rng, filters, dimension),
+        open_at(db, rng.end, filters, dimension),
+    )
     keys = set(counts) | set(durations) | {k for k, v in open_at_end.items() if v}
     out = {}
     for k in keys:

@@ -28,16 +28,14 @@ def _meta(rng: Range, filters: Filters) -> dict[str, Any]:
 
 
 async def summary(rng: Range, filters: Filters) -> dict[str, Any]:
-    async with connection_pool().acquire() as conn:
-        _rows, total, grid = await metrics.by_period(conn, rng, filters, "day")
+    _rows, total, grid = await metrics.by_period(connection_pool(), rng, filters, "day")
     return {**_meta(rng, filters), "metrics": total, "busiest_hours": grid}
 
 
 async def timeseries(rng: Range, filters: Filters, metric: str, period: str) -> dict[str, Any]:
     if metric not in metrics.METRICS:
         raise ReportInputError("metric", f"must be one of {', '.join(metrics.METRICS)}")
-    async with connection_pool().acquire() as conn:
-        rows, _total, _grid = await metrics.by_period(conn, rng, filters, period)
+    rows, _total, _grid = await metrics.by_period(connection_pool(), rng, filters, period)
     return {
         **_meta(rng, filters),
         "metric": metric,
@@ -50,8 +48,7 @@ async def timeseries(rng: Range, filters: Filters, metric: str, period: str) -> 
 
 async def overview(rng: Range, filters: Filters, period: str) -> dict[str, Any]:
     """What the overview page draws: totals, every metric per period, the heatmap."""
-    async with connection_pool().acquire() as conn:
-        rows, total, grid = await metrics.by_period(conn, rng, filters, period)
+    rows, total, grid = await metrics.by_period(connection_pool(), rng, filters, period)
     return {**_meta(rng, filters), "metrics": total, "periods": rows, "busiest_hours": grid}
 
 
@@ -64,11 +61,11 @@ _NAMES = {
 
 async def table(rng: Range, filters: Filters, dimension: str) -> dict[str, Any]:
     """One row per agent / team / tag, busiest first."""
-    async with connection_pool().acquire() as conn:
-        grouped = await metrics.by_dimension(conn, rng, filters, dimension)
-        names: dict[Any, str] = {}
-        if dimension in _NAMES:
-            names = {r["id"]: r["name"] for r in await conn.fetch(_NAMES[dimension])}
+    pool = connection_pool()
+    grouped = await metrics.by_dimension(pool, rng, filters, dimension)
+    names: dict[Any, str] = {}
+    if dimension in _NAMES:
+        names = {r["id"]: r["name"] for r in await pool.fetch(_NAMES[dimension])}
     rows = []
     for key, values in grouped.items():
         if dimension in _NAMES:
@@ -83,8 +80,7 @@ async def table(rng: Range, filters: Filters, dimension: str) -> dict[str, Any]:
 
 async def sla(rng: Range, filters: Filters, period: str) -> dict[str, Any]:
     """Compliance per target for the range, and per period."""
-    async with connection_pool().acquire() as conn:
-        rows, total, _grid = await metrics.by_period(conn, rng, filters, period)
+    rows, total, _grid = await metrics.by_period(connection_pool(), rng, filters, period)
 
     def targets(values: dict[str, Any]) -> list[dict[str, Any]]:
         return [
