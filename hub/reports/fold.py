@@ -154,10 +154,14 @@ def _conversation(event: Event, state: State | None, deltas: Deltas, when: dt.da
     if state is None:
         raw = data.get("created_at")
         created = when if event.type == "conversation.created" or not raw else at(str(raw))
-        state = State(id=int(event.conversation_id or 0), status="open", created_at=created, **dims)
+        # First seen through an update (its creation is not in the log): it joins as it is now,
+        # without a creation or a resolution of its own to count.
+        joined = "open" if event.type == "conversation.created" else status
+        state = State(id=int(event.conversation_id or 0), status=joined, created_at=created, **dims)
         if event.type == "conversation.created":
             deltas.add(state, hour, "created")
-        deltas.add(state, hour, "backlog")
+        if state.open():
+            deltas.add(state, hour, "backlog")
     elif any(getattr(state, k) != v for k, v in dims.items()):
         if state.open():
             deltas.add(state, hour, "backlog", -1)
