@@ -13,6 +13,7 @@ from hub.jobs import queue_check
 from hub.notifications import jobs as notification_jobs
 from hub.outbox import jobs as outbox_jobs
 from hub.realtime import jobs as realtime_jobs
+from hub.reports import jobs as report_jobs
 from hub.routing import jobs as routing_jobs
 from hub.sla import jobs as sla_jobs
 
@@ -25,6 +26,7 @@ LOADED = (
     outbox_jobs,
     queue_check,
     realtime_jobs,
+    report_jobs,
     routing_jobs,
     sla_jobs,
 )

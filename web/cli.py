@@ -1,4 +1,4 @@
-"""The `hub` command: serve, worker, migrate, createadmin, config, demo."""
+"""The `hub` command: serve, worker, migrate, createadmin, config, demo, crm, reports."""
 
 from __future__ import annotations
 
@@ -334,4 +334,11 @@ def _register_crm() -> None:
     register(main, _settings, _check_reachable)
 
 
+def _register_reports() -> None:
+    from web.reports_cli import register
+
+    register(main, _settings, _check_reachable)
+
+
 _register_crm()
+_register_reports()

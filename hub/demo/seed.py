@@ -29,6 +29,7 @@ from hub.db.tables import (
 )
 from hub.demo.access import BILLING_LOGIN, seed_access
 from hub.demo.crm import seed_demo_crm
+from hub.demo.history import load_history
 from hub.demo.merge_split import merge_and_split
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
@@ -275,6 +276,8 @@ async def load_demo() -> bool:
         made = [await _story(story, inbox_ids, agents, team, now) for story in STORIES]
     await merge_and_split(first=made[-3], second=made[-2], chatty=made[-1], admin=admin)
     await seed_access(admin.id, inbox_ids)
+    # Past weeks for the reports (the rollup job picks their back-dated events up).
+    await load_history(inbox_ids, [admin.id, alice.id], now)
     await _notifications(alice.id)
     return True
 

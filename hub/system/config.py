@@ -58,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     splynx_sync_interval: int = 600
     splynx_sync_overlap: int = 300
     crm_phone_region: str = "DK"
+    # The account's time zone (IANA name): where report days, weeks and months begin.
+    timezone: str = "UTC"
     # The hub's own SMTP server, for mail to agents (notification digests), not to customers.
     smtp_host: str = ""
     smtp_port: int = 587
@@ -200,6 +202,16 @@ def _keys(value: str) -> tuple[str, ...]:
     return keys
 
 
+def _timezone(value: str) -> str:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone name (Europe/Copenhagen, UTC)") from None
+    return value
+
+
 @dataclass(frozen=True)
 class Var:
     field: str
@@ -238,6 +250,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("splynx_sync_interval", "HUB_SPLYNX_SYNC_INTERVAL", _positive_int),
     Var("splynx_sync_overlap", "HUB_SPLYNX_SYNC_OVERLAP", _non_negative_int),
     Var("crm_phone_region", "HUB_CRM_PHONE_REGION", _region),
+    Var("timezone", "HUB_TIMEZONE", _timezone),
     Var("smtp_host", "HUB_SMTP_HOST", str),
     Var("smtp_port", "HUB_SMTP_PORT", _port),
     Var("smtp_security", "HUB_SMTP_SECURITY", _choice("starttls", "ssl", "none")),

@@ -20,6 +20,7 @@ from web.inbox import (
     crm_pages,
     list_pages,
     profile_pages,
+    report_pages,
 )
 from web.inbox.render import html
 from web.inbox.viewer import (
@@ -53,6 +54,7 @@ router = Router(
         *crm_pages.handlers,
         *access_pages.handlers,
         *profile_pages.handlers,
+        *report_pages.handlers,
     ],
     dependencies={"viewer": Provide(provide_viewer)},
     exception_handlers={

@@ -74,6 +74,7 @@ class Viewer:
             "may_view_audit": self.may(Permission.VIEW_AUDIT_LOG),
             "may_manage_crm": self.may(Permission.MANAGE_CRM),
             "may_use_api_keys": self.may(Permission.USE_API_KEYS),
+            "may_view_reports": self.may(Permission.VIEW_REPORTS),
             "availability": self.availability,
             **extra,
         }

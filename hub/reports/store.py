@@ -1,0 +1,146 @@
+"""Reading and writing the rollup's rows: per-conversation state, hourly counts, histograms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import asyncpg
+
+from hub.reports.fold import COUNTS, Deltas, State
+
+_STATE_COLUMNS = (
+    "id, inbox, channel, team, agent, priority, tags, status, created_at, first_reply_at,"
+    " resolved_at, first_response_business, resolution_business, sla_first_response,"
+    " sla_next_response, sla_resolution, csat, messages_in, messages_out"
+)
+
+
+async def load_states(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int, State]:
+    rows = await conn.fetch(
+        f"SELECT {_STATE_COLUMNS} FROM report_conversation WHERE id = ANY($1::int[])", list(ids)
+    )
+    return {
+        r["id"]: State(
+            id=r["id"],
+            inbox=r["inbox"],
+            channel=r["channel"],
+            team=r["team"],
+            agent=r["agent"],
+            priority=r["priority"],
+            tags=tuple(r["tags"]),
+            status=r["status"],
+            created_at=r["created_at"],
+            first_reply_at=r["first_reply_at"],
+            resolved_at=r["resolved_at"],
+            first_response_business=r["first_response_business"],
+            resolution_business=r["resolution_business"],
+            sla={
+                "first_response": r["sla_first_response"],
+                "next_response": r["sla_next_response"],
+                "resolution": r["sla_resolution"],
+            },
+            csat=r["csat"],
+            messages_in=r["messages_in"],
+            messages_out=r["messages_out"],
+        )
+        for r in rows
+    }
+
+
+async def save_states(conn: asyncpg.Connection, states: Sequence[State]) -> None:
+    if not states:
+        return
+    await conn.executemany(
+        f"INSERT INTO report_conversation ({_STATE_COLUMNS}) VALUES"
+        " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, channel = excluded.channel,"
+        " team = excluded.team, agent = excluded.agent, priority = excluded.priority,"
+        " tags = excluded.tags, status = excluded.status, first_reply_at = excluded.first_reply_at,"
+        " resolved_at = excluded.resolved_at,"
+        " first_response_business = excluded.first_response_business,"
+        " resolution_business = excluded.resolution_business,"
+        " sla_first_response = excluded.sla_first_response,"
+        " sla_next_response = excluded.sla_next_response, sla_resolution = excluded.sla_resolution,"
+        " csat = excluded.csat, messages_in = excluded.messages_in,"
+        " messages_out = excluded.messages_out",
+        [
+            (
+                s.id,
+                s.inbox,
+                s.channel,
+                s.team,
+                s.agent,
+                s.priority,
+                list(s.tags),
+                s.status,
+                s.created_at,
+                s.first_reply_at,
+                s.resolved_at,
+                s.first_response_business,
+                s.resolution_business,
+                s.sla.get("first_response"),
+                s.sla.get("next_response"),
+                s.sla.get("resolution"),
+                s.csat,
+                s.messages_in,
+                s.messages_out,
+            )
+            for s in states
+        ],
+    )
+
+
+def _hour(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+_KEY = "hour, inbox, channel, team, agent, priority, tag"
+_COUNT_SQL = (
+    f"INSERT INTO report_hour ({_KEY}, {', '.join(COUNTS)})"
+    f" SELECT * FROM unnest($1::timestamptz[], $2::int[], $3::text[], $4::int[], $5::int[],"
+    f" $6::text[], $7::text[], {', '.join(f'${n + 8}::int[]' for n in range(len(COUNTS)))})"
+    f" ON CONFLICT (tag, hour, inbox, channel, team, agent, priority) DO UPDATE SET "
+    + ", ".join(f"{c} = report_hour.{c} + excluded.{c}" for c in COUNTS)
+)
+_DURATION_SQL = (
+    f"INSERT INTO report_duration ({_KEY}, metric, bucket, n, total)"
+    " SELECT * FROM unnest($1::timestamptz[], $2::int[], $3::text[], $4::int[], $5::int[],"
+    " $6::text[], $7::text[], $8::smallint[], $9::smallint[], $10::int[], $11::bigint[])"
+    " ON CONFLICT (tag, metric, hour, inbox, channel, team, agent, priority, bucket) DO UPDATE"
+    " SET n = report_duration.n + excluded.n, total = report_duration.total + excluded.total"
+)
+
+
+_OPEN_SQL = (
+    "INSERT INTO report_open (inbox, channel, team, agent, priority, tag, open)"
+    " SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::int[], $5::text[], $6::text[],"
+    " $7::int[]) ON CONFLICT (tag, inbox, channel, team, agent, priority) DO UPDATE"
+    " SET open = report_open.open + excluded.open"
+)
+_BACKLOG = COUNTS.index("backlog")
+
+
+def _columns(keys: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    return [list(column) for column in zip(*keys, strict=True)] if keys else [[]] * width
+
+
+async def save_deltas(conn: asyncpg.Connection, deltas: Deltas) -> None:
+    """Add the deltas to the rows (one statement per table; each key appears once)."""
+    counts = deltas.nonzero_counts()
+    if counts:
+        rows = [(_hour(k[0]), *k[1:], *v) for k, v in counts.items()]
+        await conn.execute(_COUNT_SQL, *_columns(rows, 7 + len(COUNTS)))
+        backlog: dict[tuple[object, ...], int] = {}
+        for key, values in counts.items():
+            if values[_BACKLOG]:
+                backlog[key[1:]] = backlog.get(key[1:], 0) + values[_BACKLOG]
+        changed = [(*k, v) for k, v in backlog.items() if v]
+        if changed:
+            await conn.execute(_OPEN_SQL, *_columns(changed, 7))
+    if deltas.durations:
+        rows = [
+            (_hour(key[0]), *key[1:], metric, bucket, cell[0], cell[1])
+            for (key, metric, bucket), cell in deltas.durations.items()
+        ]
+        await conn.execute(_DURATION_SQL, *_columns(rows, 11))

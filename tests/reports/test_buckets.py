@@ -1,0 +1,32 @@
+"""The histogram's promise: a quantile read from buckets is within ERROR_BOUND of the exact one."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.reports.buckets import ERROR_BOUND, LAST, bucket_of, middle, quantile
+
+durations = st.integers(1, 2**27)
+
+
+@given(seconds=durations)
+def test_a_bucket_stands_for_its_durations_within_the_bound(seconds: int) -> None:
+    bucket = bucket_of(seconds)
+    assert 1 <= bucket < LAST
+    assert abs(middle(bucket) - seconds) <= seconds * ERROR_BOUND * (1 + 1e-9)
+
+
+@given(values=st.lists(durations, min_size=1, max_size=200), q=st.sampled_from([0.5, 0.9, 0.99]))
+def test_quantiles_are_the_nearest_rank_within_the_bound(values: list[int], q: float) -> None:
+    exact = sorted(values)[max(1, math.ceil(q * len(values))) - 1]
+    got = quantile(Counter(bucket_of(v) for v in values), q)
+    assert got is not None and abs(got - exact) <= exact * ERROR_BOUND * (1 + 1e-9)
+
+
+def test_no_durations_no_quantile() -> None:
+    assert quantile({}, 0.5) is None
+    assert ERROR_BOUND < 0.045
