@@ -127,7 +127,7 @@ def _table_handler(dimension: str, path: str) -> Any:
         principal: Principal, from_: From, to: To, inbox: Id, channel: Text, team: Id,
         agent: Id, tag: Text, priority: Text, format: Format,
     ) -> Any:  # fmt: skip
-            rng, filters = scope(from_, to), Filters(inbox, channel, team, agent, tag, priority)
+        rng, filters = scope(from_, to), Filters(inbox, channel, team, agent, tag, priority)
         answer = await views.table(rng, filters, dimension)
         if format == "csv":
             columns = (
@@ -172,7 +172,11 @@ async def export_conversations(
     )
 
 
-@get("/api/v1/conversations/{conversation_id:int}/transcript", tags=["conversations"], permission=Permission.READ_CONVERSATIONS)
+@get(
+    "/api/v1/conversations/{conversation_id:int}/transcript",
+    tags=["conversations"],
+    permission=Permission.READ_CONVERSATIONS,
+)
 async def conversation_transcript(
     principal: Principal,
     conversation_id: int,
