@@ -18,13 +18,14 @@ from litestar.template.config import TemplateConfig
 import hub.domains  # noqa: F401  (registers every domain's jobs before a worker starts)
 from hub.system import services
 from hub.system.config import Settings, load_settings
-from web import crm_hooks, media, ops, pages, realtime, webhooks, widget
+from web import crm_hooks, csat_page, media, ops, pages, realtime, webhooks, widget
 from web.api import (
     api_keys,
     attachments,
     contacts,
     conversations,
     crm,
+    csat,
     events,
     inboxes,
     notifications,
@@ -86,6 +87,8 @@ def create_app(
             *events.handlers,
             *contacts.handlers,
             *crm.handlers,
+            *csat.handlers,
+            *csat_page.handlers,
             realtime.agent_socket,
             *widget.handlers,
             *crm_hooks.handlers,

@@ -15,6 +15,7 @@ from hub.channels import inboxes
 from hub.conversations import lifecycle, listing
 from hub.conversations.lifecycle import Changes
 from hub.conversations.listing import ListFilters
+from hub.csat import queries as csat_queries
 from hub.notifications import mentions, queries
 from hub.notifications.mentions import Mention
 from hub.outbox import dispatch, replies
@@ -106,7 +107,11 @@ async def list_conversations(
 async def get_conversation(principal: Principal, conversation_id: int) -> dict[str, Any]:
     """One conversation."""
     await access.check_conversation(principal.agent, conversation_id)
-    return await listing.get_conversation(conversation_id)
+    conversation = await listing.get_conversation(conversation_id)
+    # The survey and its answer (None: never surveyed); read here, not in the SQL function that
+    # every event's conversation JSON goes through.
+    conversation["csat"] = await csat_queries.for_conversation(conversation_id)
+    return conversation
 
 
 @patch("/api/v1/conversations/{conversation_id:int}", tags=["conversations"])
