@@ -79,3 +79,16 @@ async def csat_events(conversation_id: int) -> list[dict[str, Any]]:
         conversation_id,
     )
     return [{"type": r["type"], "data": msgspec.json.decode(r["data"])} for r in rows]
+
+
+async def subscriber_caught_up() -> None:
+    """Wait until the `csat` subscriber has read every event written so far."""
+    newest = await connection_pool().fetchval("SELECT coalesce(max(id), 0) FROM event")
+
+    async def caught_up() -> bool:
+        cursor = await connection_pool().fetchval(
+            "SELECT last_id FROM event_cursor WHERE subscriber = 'csat'"
+        )
+        return cursor is not None and cursor >= newest
+
+    await eventually(caught_up)
