@@ -173,12 +173,21 @@ async def _announce(
     )
     message = msgspec.json.decode(await conn.fetchval("SELECT hub_message_json($1)", message_id))
     base = {"conversation": survey["conversation"], "inbox": survey["inbox"]}
+    pending = [{**base, "type": "message.created", "data": message}]
+    if survey["message"] is not None:
+        # The survey message shows its answer (the widget's card is drawn from it).
+        await conn.execute(
+            "UPDATE message SET meta = jsonb_set(meta, '{csat,rating}', to_jsonb($2::int)),"
+            " updated_at = now() WHERE id = $1",
+            survey["message"],
+            rating,
+        )
+        shown = await conn.fetchval("SELECT hub_message_json($1)", survey["message"])
+        pending.append({**base, "type": "message.updated", "data": msgspec.json.decode(shown)})
+    pending.append({**base, "type": "csat.received", "data": data})
     emitted = await events.emit(
         conn,
-        [
-            {**base, "type": "message.created", "data": message},
-            {**base, "type": "csat.received", "data": data},
-        ],
+        pending,
         actor_type="contact",
         actor_id=survey["contact"],
     )
