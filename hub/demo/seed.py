@@ -28,6 +28,7 @@ from hub.db.tables import (
     TeamMember,
 )
 from hub.demo.crm import seed_demo_crm
+from hub.demo.csat import seed_demo_csat
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
 from hub.sla.hours import DAY_NAMES
@@ -209,6 +210,7 @@ async def load_demo() -> bool:
             await InboxMember.insert(InboxMember(inbox=row[0]["id"], agent=alice.id))
         for story in STORIES:
             await _story(story, inbox_ids, agents, team, now)
+    await seed_demo_csat(inbox_ids)
     await _notifications(alice.id)
     return True
 

@@ -109,3 +109,23 @@ async def test_settings_are_validated_and_admin_only(client: httpx.AsyncClient) 
     )
     assert refused.status_code == 403
     assert (await client.get("/api/v1/inboxes/999999/csat", headers=headers)).status_code == 404
+
+
+async def test_the_demo_has_answered_surveys_with_events(client: httpx.AsyncClient) -> None:
+    from hub.db.engine import connection_pool
+    from hub.demo.seed import load_demo
+
+    assert await load_demo() is True
+    headers = await admin_key(client)
+    listed = (await client.get("/api/v1/csat", headers=headers)).json()
+    assert listed["summary"]["count"] >= 4 and listed["summary"]["score"] is not None
+    received = await connection_pool().fetchval(
+        "SELECT count(*) FROM event WHERE type = 'csat.received'"
+    )
+    assert received == listed["summary"]["count"]
+    one = listed["items"][0]
+    shown = await client.get(f"/api/v1/conversations/{one['conversation_id']}", headers=headers)
+    assert shown.json()["status"] == "resolved"
+    assert shown.json()["csat"]["response"]["rating"] == one["rating"]
+    enabled = await connection_pool().fetchval("SELECT count(*) FROM csat_setting WHERE enabled")
+    assert enabled == 5
