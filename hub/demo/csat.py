@@ -110,8 +110,9 @@ async def _answered(
     )
     conversation = await conn.fetchval(
         "INSERT INTO conversation (inbox, contact, status, priority, subject, created_at,"
-        " updated_at, last_message_at, last_inbound_at, first_reply_at, resolved_at)"
-        " VALUES ($1, $2, 'resolved', 'none', '', $3, $4, $4, $3, $5, $4) RETURNING id",
+        " updated_at, last_message_at, last_inbound_at, first_reply_at, resolved_at, team)"
+        " VALUES ($1, $2, 'resolved', 'none', '', $3, $4, $4, $3, $5, $4,"
+        " (SELECT team FROM inbox WHERE id = $1)) RETURNING id",
         inbox,
         contact,
         at,
