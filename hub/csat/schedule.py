@@ -45,25 +45,43 @@ _CANCEL = (
 
 
 async def handle(batch: Sequence[Event]) -> None:
+    """Two reads per batch whatever its size (ingest emits a conversation.updated per message):
+    which inboxes ask at all, and which of the batch's conversations have a survey waiting; then
+    a statement only per resolution in such an inbox and per reopen of a waiting survey."""
+    conversations = sorted({e.conversation_id for e in batch if e.conversation_id is not None})
     async with connection_pool().acquire() as conn, conn.transaction():
+        asking = {
+            r["inbox"] for r in await conn.fetch("SELECT inbox FROM csat_setting WHERE enabled")
+        }
+        waiting = {
+            r["conversation"]
+            for r in await conn.fetch(
+                "SELECT DISTINCT conversation FROM csat_survey"
+                " WHERE status = 'scheduled' AND conversation = ANY($1::int[])",
+                conversations,
+            )
+        }
         for event in batch:
-            if event.conversation_id is None or event.inbox_id is None:
+            conversation, inbox = event.conversation_id, event.inbox_id
+            if conversation is None or inbox is None:
                 continue
             status = event.data.get("status")
             changed = event.data.get("changed")
-            if status == "resolved" and isinstance(changed, dict) and "status" in changed:
-                await conn.execute(
+            resolved = status == "resolved" and isinstance(changed, dict) and "status" in changed
+            if resolved and inbox in asking:
+                made = await conn.execute(
                     _SCHEDULE,
-                    event.conversation_id,
-                    event.inbox_id,
+                    conversation,
+                    inbox,
                     event.id,
                     dt.datetime.fromisoformat(event.created_at),
                     csat_settings.DEFAULT_QUESTION,
                 )
-            elif status in ACTIVE:
-                await conn.execute(
-                    _CANCEL, event.conversation_id, f"the conversation became {status}"
-                )
+                if made.endswith(" 1"):
+                    waiting.add(conversation)
+            elif status in ACTIVE and conversation in waiting:
+                await conn.execute(_CANCEL, conversation, f"the conversation became {status}")
+                waiting.discard(conversation)
 
 
 _DUE = (
