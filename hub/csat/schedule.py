@@ -11,6 +11,7 @@ so however many workers sweep at once, each survey goes once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -109,13 +110,20 @@ def _template(
 
 
 async def _send_one(
-    conn: asyncpg.Connection, row: asyncpg.Record, now: dt.datetime, secret_key: str, public: str
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    now: dt.datetime,
+    secret_key: str,
+    public: str,
+    cache: dict[int, csat_settings.CsatSettings],
 ) -> tuple[int | None, list[dict[str, Any]]]:
     """Store the survey message and mark the survey sent; (message id, events to emit)."""
     if row["status"] not in ("resolved", "closed"):
         await conn.execute(_CANCEL, row["conversation"], f"the conversation is {row['status']}")
         return None, []
-    settings = await csat_settings.load(conn, row["inbox"])
+    settings = cache.get(row["inbox"])
+    if settings is None:
+        settings = cache[row["inbox"]] = await csat_settings.load(conn, row["inbox"])
     template, refusal = _template(row, settings, now)
     if refusal:
         await conn.execute(
@@ -165,16 +173,17 @@ async def sweep(*, limit: int = 200) -> dict[str, int]:
     async with connection_pool().acquire() as conn, conn.transaction():
         rows = await conn.fetch(_DUE, now, limit)
         pending: list[dict[str, Any]] = []
+        cache: dict[int, csat_settings.CsatSettings] = {}  # each inbox's settings, read once
         for row in rows:
             message_id, emitted = await _send_one(
-                conn, row, now, settings.secret_key, settings.public_url
+                conn, row, now, settings.secret_key, settings.public_url, cache
             )
             if message_id is not None:
                 sent.append(message_id)
                 pending.extend(emitted)
         published = await events.emit(conn, pending)
     await events.publish(published)
-    for message_id in sent:
-        # A lost enqueue is not a lost survey: the outbox sweep re-enqueues pending rows.
-        await enqueue_dispatch(message_id)
+    # Together rather than one round trip after another; a lost enqueue is not a lost survey:
+    # the outbox sweep re-enqueues pending rows.
+    await asyncio.gather(*(enqueue_dispatch(m) for m in sent))
     return {"due": len(rows), "sent": len(sent)}
