@@ -8,7 +8,6 @@ unread) and a `csat.received` event, in one transaction. An identical answer aga
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -192,10 +191,6 @@ async def _announce(
         actor_id=survey["contact"],
     )
     return emitted, int(message_id)
-
-
-def expires_in(row: asyncpg.Record) -> dt.timedelta:
-    return max(row["expires_at"] - clock.now(), dt.timedelta(0))
 
 
 async def survey_inbox(survey_id: int) -> int | None:
