@@ -8,6 +8,7 @@ benchmarks) do, which keeps the job registry free of imports back into the domai
 from hub.auth import jobs as auth_jobs
 from hub.conversations import jobs as conversation_jobs
 from hub.crm import jobs as crm_jobs
+from hub.csat import jobs as csat_jobs
 from hub.ingest import jobs as ingest_jobs
 from hub.jobs import queue_check
 from hub.notifications import jobs as notification_jobs
@@ -21,6 +22,7 @@ LOADED = (
     auth_jobs,
     conversation_jobs,
     crm_jobs,
+    csat_jobs,
     ingest_jobs,
     notification_jobs,
     outbox_jobs,

@@ -17,7 +17,7 @@ from litestar.template.config import TemplateConfig
 import hub.domains  # noqa: F401  (registers every domain's jobs before a worker starts)
 from hub.system import services
 from hub.system.config import Settings, load_settings
-from web import crm_hooks, media, ops, pages, realtime, webhooks, widget
+from web import crm_hooks, csat_page, media, ops, pages, realtime, webhooks, widget
 from web.api import (
     api_keys,
     attachments,
@@ -26,6 +26,7 @@ from web.api import (
     conversation_merge,
     conversations,
     crm,
+    csat,
     events,
     inboxes,
     login,
@@ -95,6 +96,8 @@ def create_app(
             *contacts.handlers,
             *crm.handlers,
             *reports.handlers,
+            *csat.handlers,
+            *csat_page.handlers,
             realtime.agent_socket,
             *widget.handlers,
             *crm_hooks.handlers,

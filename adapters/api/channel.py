@@ -85,6 +85,16 @@ class ApiChannel(BaseAdapter):
             "conversation": {"id": message.conversation_id, "ref": message.conversation_ref},
             "recipient": {"kind": message.recipient.kind, "address": message.recipient.address},
         }
+        if message.survey is not None:
+            # A CSAT survey: the integration asks its customer and hands the answer back at
+            # POST /api/v1/inboxes/{inbox}/csat/answers (or sends them the link).
+            payload["survey"] = {
+                "id": message.survey.id,
+                "question": message.survey.question,
+                "ratings": list(message.survey.ratings),
+                "link": message.survey.link,
+                "answer_url": f"{self.public_url}/api/v1/inboxes/{self.inbox_id}/csat/answers",
+            }
         body = msgspec.json.encode(payload)
         headers = {
             "Content-Type": "application/json",

@@ -11,6 +11,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, localtime
 from pathlib import Path
 
+from adapters.email import survey
 from adapters.email.config import EmailConfig
 from adapters.email.threading_hints import reply_address
 from hub.channels.contract import Outbound
@@ -75,8 +76,12 @@ def build(
     if auto_reply:
         mail["Auto-Submitted"] = "auto-replied"
         mail["X-Auto-Response-Suppress"] = "All"
-    mail.set_content(message.text or "")
-    mail.add_alternative(message.html or text_to_html(message.text or ""), subtype="html")
+    if message.survey is not None:
+        mail.set_content(survey.text(message.survey))
+        mail.add_alternative(survey.html_body(message.survey), subtype="html")
+    else:
+        mail.set_content(message.text or "")
+        mail.add_alternative(message.html or text_to_html(message.text or ""), subtype="html")
     for attachment in message.attachments:
         kind = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or ""
         maintype, _, subtype = kind.partition("/")

@@ -101,7 +101,10 @@ class TelegramChannel(BaseAdapter):
 
     async def _inbound(self, api: BotApi, update: Update) -> Inbound | None:
         if update.callback_query is not None:
-            await self._answer(api, update.callback_query.id)
+            data = update.callback_query.data or ""
+            # A survey button (hub.csat's choice ids): thank the customer in the app's toast.
+            thanks = "Thank you for your feedback!" if data.startswith("csat:") else None
+            await self._answer(api, update.callback_query.id, thanks)
         return await parsing.inbound(
             update,
             inbox_id=self.inbox_id,
@@ -109,10 +112,13 @@ class TelegramChannel(BaseAdapter):
             files=Downloader(api, download_limit()),
         )
 
-    async def _answer(self, api: BotApi, query_id: str) -> None:
+    async def _answer(self, api: BotApi, query_id: str, text: str | None = None) -> None:
         """Stop the button's spinner in the customer's app; best effort, a retry may be too late."""
+        params: dict[str, Any] = {"callback_query_id": query_id}
+        if text:
+            params["text"] = text
         try:
-            await api.call("answerCallbackQuery", {"callback_query_id": query_id}, timeout=5.0)
+            await api.call("answerCallbackQuery", params, timeout=5.0)
         except TelegramApiError as exc:
             log.warning("inbox %s: answerCallbackQuery failed: %s", self.inbox_id, exc)
 

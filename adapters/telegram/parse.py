@@ -279,6 +279,7 @@ def callback_inbound(
         provider_message_id=f"{chat_id}:callback:{query.id}",
         sender=_identity(query.from_),
         text=text,
+        reply_choice=query.data,
         hints=ThreadHints(
             reply_to_provider_id=message_id(chat_id, message.message_id) if message else None
         ),

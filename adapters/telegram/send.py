@@ -122,6 +122,17 @@ async def send(api: BotApi, message: Outbound) -> str:
     if len(attachments) == 1 and len(text) <= MAX_CAPTION_LENGTH:
         caption, text = text, ""
     sent: list[dict[str, Any]] = []
+    if message.survey is not None:
+        # A CSAT survey: one row of buttons 1-5; a press comes back as a callback_query whose
+        # data the hub reads as the answer (Inbound.reply_choice).
+        params["reply_markup"] = {
+            "inline_keyboard": [
+                [
+                    {"text": str(n), "callback_data": message.survey.choice(n)}
+                    for n in message.survey.ratings
+                ]
+            ]
+        }
     try:
         if text:
             sent.append(await _call(api, "sendMessage", {**params, "text": text}))

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from adapters.whatsapp import config as settings
-from adapters.whatsapp import media, parse_cloud, signed_urls, templates, window
+from adapters.whatsapp import media, parse_cloud, signed_urls, survey, templates, window
 from adapters.whatsapp.errors import CLOUD_REASONS, CLOUD_TRANSIENT, reason
 from adapters.whatsapp.inbound import MediaRef, WithMedia
 from adapters.whatsapp.outbound import check_one_attachment
@@ -198,7 +198,10 @@ class CloudChannel(BaseAdapter):
             "to": message.recipient.address.lstrip("+"),
         }
         if message.template:
-            template, values = templates.resolve(self.config.get("templates"), message.template)
+            configured = self.config.get("templates")
+            template, values = templates.resolve(
+                configured, survey.template_request(configured, message)
+            )
             if message.attachments:
                 raise PermanentSendError(
                     "a template is sent as approved: attachments cannot be added to it",
@@ -206,6 +209,10 @@ class CloudChannel(BaseAdapter):
                 )
             payload["type"] = "template"
             payload["template"] = templates.cloud_template(template, values)
+            return payload
+        if message.survey is not None:
+            payload["type"] = "interactive"
+            payload["interactive"] = survey.cloud_interactive(message.survey)
             return payload
         check_one_attachment(message)
         if message.attachments:

@@ -162,11 +162,18 @@ def _message(message: dict[str, Any], names: dict[str, str], inbox_id: int) -> W
         provider_message_id=message_id,
         sender=Identity(IdentityKind.PHONE.value, "+" + sender.lstrip("+"), names.get(sender, "")),
         text=text,
+        reply_choice=_choice(meta),
         hints=ThreadHints(reply_to_provider_id=str(replied_to) if replied_to else None),
         sent_at=_timestamp(message.get("timestamp")),
         meta=meta,
     )
     return WithMedia(inbound, media)
+
+
+def _choice(meta: dict[str, Any]) -> str | None:
+    """The id we gave the chosen list row or reply button, or a template button's payload."""
+    chosen = meta.get("interactive", {}).get("id") or meta.get("button", {}).get("payload")
+    return str(chosen) if chosen else None
 
 
 def _status(status: dict[str, Any], inbox_id: int) -> DeliveryUpdate | None:

@@ -136,6 +136,7 @@ def parse_message(form: dict[str, str], inbox_id: int) -> WithMedia:
         # "whatsapp:+6285…": the hub keeps the E.164 number, the same identity as a phone call's.
         sender=Identity(IdentityKind.PHONE.value, sender, profile_name),
         text=text,
+        reply_choice=form.get("ListId") or form.get("ButtonPayload") or None,
         hints=hints,
         meta=meta,
     )

@@ -21,7 +21,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from adapters.whatsapp import config as settings
-from adapters.whatsapp import media, parse_twilio, signed_urls, templates, window
+from adapters.whatsapp import media, parse_twilio, signed_urls, survey, templates, window
 from adapters.whatsapp.errors import TWILIO_REASONS, TWILIO_TRANSIENT, reason
 from adapters.whatsapp.inbound import MediaRef
 from adapters.whatsapp.outbound import check_one_attachment
@@ -192,12 +192,18 @@ class TwilioChannel(BaseAdapter):
             "status_callback": self.status_callback_url(),
         }
         if message.template:
-            template, values = templates.resolve(self.config.get("templates"), message.template)
+            configured = self.config.get("templates")
+            template, values = templates.resolve(
+                configured, survey.template_request(configured, message)
+            )
             if message.attachments:
                 raise PermanentSendError(TWILIO_REASONS["63030"], code="63030")
             params["content_sid"] = template.content_sid
             if values:
                 params["content_variables"] = templates.twilio_variables(values)
+            return params
+        if message.survey is not None:
+            params["body"] = survey.numbered_text(message.survey)
             return params
         check_one_attachment(message)
         if message.text:

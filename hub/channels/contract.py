@@ -65,6 +65,9 @@ class Inbound(msgspec.Struct, frozen=True, kw_only=True):
     # The provider id of an earlier message this one edits: its text is replaced in place and the
     # previous text kept in its meta. An edit of an unknown message is stored as a new message.
     edit_of: str | None = None
+    # The id of a button or list row the customer chose (Telegram callback_data, a WhatsApp
+    # button payload or list reply id): what the hub set on a survey's choices (`Survey.choice`).
+    reply_choice: str | None = None
 
     meta: dict[str, Any] = {}
 
@@ -92,6 +95,20 @@ class OutboundAttachment(msgspec.Struct, frozen=True):
     path: str  # local file of the content
 
 
+class Survey(msgspec.Struct, frozen=True, kw_only=True):
+    """A CSAT survey riding on an outbound message (hub.csat): each channel shows it its own way
+    (a signed link, inline buttons, an interactive list, a numbered prompt, a widget card)."""
+
+    id: int
+    question: str
+    link: str  # the signed answer page, /csat/{token}: works on every channel
+    ratings: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+    def choice(self, rating: int) -> str:
+        """The button/list id of a rating; the hub reads it back from `Inbound.reply_choice`."""
+        return f"csat:{self.id}:{rating}"
+
+
 class Outbound(msgspec.Struct, frozen=True, kw_only=True):
     inbox_id: int
     conversation_id: int
@@ -105,6 +122,7 @@ class Outbound(msgspec.Struct, frozen=True, kw_only=True):
     reply_to_provider_id: str | None = None
     template: dict[str, Any] | None = None
     agent_name: str = ""
+    survey: Survey | None = None  # a CSAT survey: render its choices (hub.csat)
 
 
 class SignatureError(Exception):

@@ -29,6 +29,7 @@ from hub.db.tables import (
 )
 from hub.demo.access import BILLING_LOGIN, seed_access
 from hub.demo.crm import seed_demo_crm
+from hub.demo.csat import seed_demo_csat
 from hub.demo.history import load_history
 from hub.demo.merge_split import merge_and_split
 from hub.notifications import notify
@@ -278,6 +279,7 @@ async def load_demo() -> bool:
     await seed_access(admin.id, inbox_ids)
     # Past weeks for the reports (the rollup job picks their back-dated events up).
     await load_history(inbox_ids, [admin.id, alice.id], now)
+    await seed_demo_csat(inbox_ids)
     await _notifications(alice.id)
     return True
 

@@ -223,8 +223,21 @@ _committer = _Committer()
 
 async def ingest(inbound: Inbound) -> IngestResult:
     """Store one inbound message (idempotent on inbox + provider message id) and publish its events."""
+    from hub.csat import replies
     from hub.system.services import current
 
+    answered = await replies.intercept(inbound)
+    if answered is not None:
+        # A survey answer (a button, a bare digit after a survey): stored as the answer, not as
+        # a message that would reopen the conversation.
+        line, conversation, created = answered
+        shown = await connection_pool().fetchval("SELECT hub_message_json($1)", line)
+        return IngestResult(
+            created=created,
+            message_id=line,
+            conversation_id=conversation,
+            message_json=msgspec.Raw(str(shown).encode()),
+        )
     if inbound.edit_of:
         edited = await _apply_edit(inbound)
         if edited is not None:

@@ -20,6 +20,7 @@ from hub.channels.contract import (
     Outbound,
     OutboundAttachment,
     PermanentSendError,
+    Survey,
     TransientSendError,
 )
 from hub.db.engine import connection_pool
@@ -100,6 +101,7 @@ async def _build(row: asyncpg.Record, attachments_dir: Any) -> Outbound:
             row["id"],
         )
     meta = msgspec.json.decode(row["meta"]) if isinstance(row["meta"], str) else dict(row["meta"])
+    csat = meta.get("csat")
     return Outbound(
         inbox_id=row["inbox"],
         conversation_id=row["conversation"],
@@ -122,6 +124,11 @@ async def _build(row: asyncpg.Record, attachments_dir: Any) -> Outbound:
         reply_to_provider_id=last_inbound,
         template=meta.get("template"),
         agent_name=agent_name,
+        survey=(
+            Survey(id=int(csat["survey"]), question=str(csat["question"]), link=str(csat["link"]))
+            if isinstance(csat, dict)
+            else None
+        ),
     )
 
 

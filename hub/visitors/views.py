@@ -44,7 +44,16 @@ def message_view(message: dict[str, Any]) -> dict[str, Any] | None:
         # The visitor's own message is stored: "sent". An agent's reply shows its delivery state.
         "status": "sent" if inbound else message.get("status"),
         "created_at": message.get("created_at"),
+        **_survey(meta, inbound),
     }
+
+
+def _survey(meta: dict[str, Any], inbound: bool) -> dict[str, Any]:
+    """A CSAT survey message carries its card: the question, and the rating once answered."""
+    survey = meta.get("csat") if not inbound else None
+    if not isinstance(survey, dict) or "survey" not in survey:
+        return {}
+    return {"csat": {"survey_id": survey["survey"], "rating": survey.get("rating")}}
 
 
 def event_view(event: Event) -> dict[str, Any] | None:

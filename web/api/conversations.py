@@ -18,6 +18,7 @@ from hub.channels import inboxes
 from hub.conversations import lifecycle, listing
 from hub.conversations.lifecycle import Changes
 from hub.conversations.listing import ListFilters
+from hub.csat import queries as csat_queries
 from hub.db.engine import connection_pool
 from hub.notifications import mentions, queries
 from hub.notifications.mentions import Mention
@@ -119,7 +120,13 @@ async def get_conversation(
     """One conversation; a merged one answers 308 to the conversation it was merged into."""
     target = await merged_target(principal, conversation_id)
     moved = redirect_if_merged(request, conversation_id, target)
-    return moved or await listing.get_conversation(conversation_id)
+    if moved:
+        return moved
+    conversation = await listing.get_conversation(conversation_id)
+    # The survey and its answer (None: never surveyed); read here, not in the SQL function that
+    # every event's conversation JSON goes through.
+    conversation["csat"] = await csat_queries.for_conversation(conversation_id)
+    return conversation
 
 
 @patch(

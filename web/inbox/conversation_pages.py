@@ -14,6 +14,7 @@ from hub.auth.permissions import Permission
 from hub.channels import inboxes
 from hub.channels.contract import UnknownChannel, adapter_class
 from hub.conversations import inbox_views, listing, summary
+from hub.csat import queries as csat_queries
 from hub.system.crypto import decrypt_json
 from hub.system.services import current
 from web.inbox.crm_pages import card_context
@@ -33,6 +34,7 @@ async def _conversation(conversation_id: int, viewer: Viewer) -> dict[str, Any]:
     conversation = await listing.get_conversation(conversation_id)
     if not viewer.sees(int(conversation["inbox_id"])):
         raise NotFound(f"no conversation {conversation_id}")  # ids of other inboxes do not leak
+    conversation["csat"] = await csat_queries.for_conversation(conversation_id)
     return conversation
 
 

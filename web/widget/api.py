@@ -59,6 +59,12 @@ class TypingBody(msgspec.Struct):
     typing: bool
 
 
+class CsatBody(msgspec.Struct):
+    survey_id: int
+    rating: int
+    comment: str | None = None
+
+
 async def _inbox(token: str) -> inboxes.WidgetInbox:
     inbox = await inboxes.by_token(token)
     if inbox is None:
@@ -177,6 +183,23 @@ async def limit_requests(request: Request[Any, Any, Any]) -> None:
         raise service.rate_limited(wait)
 
 
+@post("/csat", tags=["widget"], status_code=200)
+async def csat_answer(visitor: VisitorContext, data: CsatBody) -> dict[str, Any]:
+    """The visitor's answer to a survey card of their own conversation (a later one within the
+    window replaces it)."""
+    from hub.csat import answers
+
+    try:
+        if await answers.survey_inbox(data.survey_id) != visitor.inbox.id:
+            raise answers.UnknownSurvey("no such survey in this chat")
+        answer = await answers.record(
+            data.survey_id, data.rating, data.comment, via="webchat", contact_id=visitor.contact_id
+        )
+    except answers.Refused as exc:
+        raise ApiError(exc.status, str(exc)) from None
+    return {"survey_id": answer.survey, "rating": answer.rating, "comment": answer.comment}
+
+
 router = Router(
     path="/api/v1/widget",
     opt={"access": "public"},  # visitors: their own signed token, checked by each handler
@@ -190,6 +213,7 @@ router = Router(
         read,
         profile,
         typing,
+        csat_answer,
     ],
     dependencies={"visitor": Provide(provide_visitor)},
     middleware=[cors.cors_middleware],

@@ -21,11 +21,11 @@
   });
 
   var L = {
-    en: ["Write a message…", "Send", "Sending…", "Sent", "Seen", "is typing…", "We're away right now.", "We're back", "Leave your email and we'll answer there if you have gone.", "you@example.com", "Save", "Thanks! We'll email you.", "Your name", "Your email", "Start chat", "Attach a file", "Reconnecting…", "Close", "Open chat", "The file is too large or of a type we cannot take.", "Not sent:"],
-    de: ["Nachricht schreiben…", "Senden", "Wird gesendet…", "Gesendet", "Gelesen", "schreibt…", "Wir sind gerade nicht da.", "Wir sind zurück", "Hinterlassen Sie Ihre E-Mail, dann antworten wir dort.", "sie@beispiel.de", "Speichern", "Danke! Wir schreiben Ihnen.", "Ihr Name", "Ihre E-Mail", "Chat starten", "Datei anhängen", "Verbindung wird wiederhergestellt…", "Schließen", "Chat öffnen", "Die Datei ist zu groß oder hat einen nicht erlaubten Typ.", "Nicht gesendet:"],
-    fr: ["Écrivez un message…", "Envoyer", "Envoi…", "Envoyé", "Lu", "écrit…", "Nous sommes absents.", "Retour", "Laissez votre e-mail, nous y répondrons.", "vous@exemple.fr", "Enregistrer", "Merci ! Nous vous écrirons.", "Votre nom", "Votre e-mail", "Démarrer", "Joindre un fichier", "Reconnexion…", "Fermer", "Ouvrir le chat", "Fichier trop volumineux ou type refusé.", "Non envoyé :"],
-    es: ["Escribe un mensaje…", "Enviar", "Enviando…", "Enviado", "Visto", "está escribiendo…", "Ahora no estamos.", "Volvemos", "Déjanos tu email y te responderemos allí.", "tu@ejemplo.es", "Guardar", "¡Gracias! Te escribiremos.", "Tu nombre", "Tu email", "Empezar", "Adjuntar archivo", "Reconectando…", "Cerrar", "Abrir chat", "Archivo demasiado grande o de tipo no admitido.", "No enviado:"],
-    da: ["Skriv en besked…", "Send", "Sender…", "Sendt", "Set", "skriver…", "Vi er ikke her lige nu.", "Vi er tilbage", "Skriv din e-mail, så svarer vi dér.", "dig@eksempel.dk", "Gem", "Tak! Vi skriver til dig.", "Dit navn", "Din e-mail", "Start chat", "Vedhæft fil", "Genopretter forbindelse…", "Luk", "Åbn chat", "Filen er for stor eller af en type, vi ikke tager imod.", "Ikke sendt:"]
+    en: ["Write a message…", "Send", "Sending…", "Sent", "Seen", "is typing…", "We're away right now.", "We're back", "Leave your email and we'll answer there if you have gone.", "you@example.com", "Save", "Thanks! We'll email you.", "Your name", "Your email", "Start chat", "Attach a file", "Reconnecting…", "Close", "Open chat", "The file is too large or of a type we cannot take.", "Not sent:", "Add a comment (optional)", "Thanks for your feedback!"],
+    de: ["Nachricht schreiben…", "Senden", "Wird gesendet…", "Gesendet", "Gelesen", "schreibt…", "Wir sind gerade nicht da.", "Wir sind zurück", "Hinterlassen Sie Ihre E-Mail, dann antworten wir dort.", "sie@beispiel.de", "Speichern", "Danke! Wir schreiben Ihnen.", "Ihr Name", "Ihre E-Mail", "Chat starten", "Datei anhängen", "Verbindung wird wiederhergestellt…", "Schließen", "Chat öffnen", "Die Datei ist zu groß oder hat einen nicht erlaubten Typ.", "Nicht gesendet:", "Kommentar (optional)", "Danke für Ihr Feedback!"],
+    fr: ["Écrivez un message…", "Envoyer", "Envoi…", "Envoyé", "Lu", "écrit…", "Nous sommes absents.", "Retour", "Laissez votre e-mail, nous y répondrons.", "vous@exemple.fr", "Enregistrer", "Merci ! Nous vous écrirons.", "Votre nom", "Votre e-mail", "Démarrer", "Joindre un fichier", "Reconnexion…", "Fermer", "Ouvrir le chat", "Fichier trop volumineux ou type refusé.", "Non envoyé :", "Un commentaire ? (facultatif)", "Merci pour votre avis !"],
+    es: ["Escribe un mensaje…", "Enviar", "Enviando…", "Enviado", "Visto", "está escribiendo…", "Ahora no estamos.", "Volvemos", "Déjanos tu email y te responderemos allí.", "tu@ejemplo.es", "Guardar", "¡Gracias! Te escribiremos.", "Tu nombre", "Tu email", "Empezar", "Adjuntar archivo", "Reconectando…", "Cerrar", "Abrir chat", "Archivo demasiado grande o de tipo no admitido.", "No enviado:", "Añade un comentario (opcional)", "¡Gracias por tu opinión!"],
+    da: ["Skriv en besked…", "Send", "Sender…", "Sendt", "Set", "skriver…", "Vi er ikke her lige nu.", "Vi er tilbage", "Skriv din e-mail, så svarer vi dér.", "dig@eksempel.dk", "Gem", "Tak! Vi skriver til dig.", "Dit navn", "Din e-mail", "Start chat", "Vedhæft fil", "Genopretter forbindelse…", "Luk", "Åbn chat", "Filen er for stor eller af en type, vi ikke tager imod.", "Ikke sendt:", "Tilføj en kommentar (valgfrit)", "Tak for din feedback!"]
   };
   var T = L.en;
 
@@ -76,6 +76,8 @@
     ".ft{display:flex;gap:6px;padding:10px;border-top:1px solid #e1e4e8;align-items:flex-end;background:#fff}" +
     ".ft textarea{flex:1;resize:none;height:40px;max-height:120px;border:1px solid #d0d7de;border-radius:8px;padding:9px 10px;background:#fff;color:#1f2328}" +
     ".at{cursor:pointer;font-size:18px;padding:8px 4px;color:#57606a}.pf{padding:16px;display:flex;flex-direction:column;gap:8px;flex:1;background:#fff}" +
+    ".cs{margin-top:8px;display:flex;flex-direction:column;gap:6px}.cr{display:flex;gap:4px}" +
+    ".cb{flex:1;border:1px solid #d0d7de;border-radius:8px;padding:6px 0;cursor:pointer;background:#fff;font-weight:600}.cb.on{background:var(--c);color:#fff;border-color:transparent}" +
     ".hide{display:none!important}";
   root.appendChild(h("style", "", css));
   var w = h("div", "w");
@@ -234,10 +236,34 @@
       if (a.url) link.onclick = function () { download(a); };
       it.body.appendChild(link);
     });
+    if (m.csat && !mine) drawSurvey(it.body, m);
     if (mine) {
       it.el.className = "m me " + (m.status === "pending" ? "pending" : m.status === "failed" ? "failed" : "");
       it.st.textContent = m.status === "pending" ? T[2] : m.status === "failed" ? T[20] + " " + (m.error || "") : seen ? T[4] : T[3];
     }
+  }
+  // A CSAT survey (hub.csat): five buttons and an optional comment; the answer comes back on
+  // the survey message (message.updated), so the card shows it here and after a reload.
+  function drawSurvey(body, m) {
+    var card = h("div", "cs"), row = h("div", "cr"), note = h("input", "in");
+    note.placeholder = T[21];
+    note.maxLength = 2000;
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = h("button", "cb" + (m.csat.rating === n ? " on" : ""), String(n));
+      b.type = "button";
+      b.setAttribute("aria-label", n + " / 5");
+      b.setAttribute("aria-pressed", m.csat.rating === n ? "true" : "false");
+      b.onclick = function () { rate(m, n, note.value); };
+      row.appendChild(b);
+    });
+    card.appendChild(row);
+    card.appendChild(note);
+    if (m.csat.rating) card.appendChild(h("div", "n", T[22]));
+    body.appendChild(card);
+  }
+  function rate(m, n, comment) {
+    call("POST", "/api/v1/widget/csat", { survey_id: m.csat.survey_id, rating: n, comment: comment || null })
+      .then(function () { m.csat.rating = n; upsert(m); }, function (e) { setStatus(e.message); });
   }
   function refreshSeen() {
     Object.keys(items).forEach(function (k) { if (k[0] === "c" && items[k].data.status === "sent") upsert(items[k].data); });
