@@ -120,7 +120,9 @@ async def test_the_demo_has_answered_surveys_with_events(client: httpx.AsyncClie
     listed = (await client.get("/api/v1/csat", headers=headers)).json()
     assert listed["summary"]["count"] >= 4 and listed["summary"]["score"] is not None
     received = await connection_pool().fetchval(
+        # The reports' back-dated weeks (hub/demo/history.py) carry CSAT in their events only.
         "SELECT count(*) FROM event WHERE type = 'csat.received'"
+        " AND conversation IN (SELECT conversation FROM csat_response)"
     )
     assert received == listed["summary"]["count"]
     one = listed["items"][0]

@@ -230,13 +230,16 @@
       list.scrollTop = list.scrollHeight;
     }
     it.data = m;
+    // A redraw (a delivery update of the survey message) must not lose a comment being typed.
+    var typing = it.body.querySelector(".cs .in");
+    var draft = typing ? { value: typing.value, focused: typing.getRootNode().activeElement === typing } : null;
     it.body.textContent = m.text || "";
     (m.attachments || []).forEach(function (a) {
       var link = h("a", "a", "📎 " + (a.filename || "file"));
       if (a.url) link.onclick = function () { download(a); };
       it.body.appendChild(link);
     });
-    if (m.csat && !mine) drawSurvey(it.body, m);
+    if (m.csat && !mine) drawSurvey(it.body, m, draft);
     if (mine) {
       it.el.className = "m me " + (m.status === "pending" ? "pending" : m.status === "failed" ? "failed" : "");
       it.st.textContent = m.status === "pending" ? T[2] : m.status === "failed" ? T[20] + " " + (m.error || "") : seen ? T[4] : T[3];
@@ -244,10 +247,11 @@
   }
   // A CSAT survey (hub.csat): five buttons and an optional comment; the answer comes back on
   // the survey message (message.updated), so the card shows it here and after a reload.
-  function drawSurvey(body, m) {
+  function drawSurvey(body, m, draft) {
     var card = h("div", "cs"), row = h("div", "cr"), note = h("input", "in");
     note.placeholder = T[21];
     note.maxLength = 2000;
+    if (draft) note.value = draft.value;
     [1, 2, 3, 4, 5].forEach(function (n) {
       var b = h("button", "cb" + (m.csat.rating === n ? " on" : ""), String(n));
       b.type = "button";
@@ -260,6 +264,7 @@
     card.appendChild(note);
     if (m.csat.rating) card.appendChild(h("div", "n", T[22]));
     body.appendChild(card);
+    if (draft && draft.focused) note.focus();
   }
   function rate(m, n, comment) {
     call("POST", "/api/v1/widget/csat", { survey_id: m.csat.survey_id, rating: n, comment: comment || null })
