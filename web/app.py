@@ -22,6 +22,7 @@ from web import crm_hooks, media, ops, pages, realtime, webhooks, widget
 from web.api import (
     api_keys,
     attachments,
+    automation,
     contacts,
     conversations,
     crm,
@@ -86,6 +87,7 @@ def create_app(
             *events.handlers,
             *contacts.handlers,
             *crm.handlers,
+            *automation.handlers,
             realtime.agent_socket,
             *widget.handlers,
             *crm_hooks.handlers,

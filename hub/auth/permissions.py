@@ -21,6 +21,7 @@ class Permission(StrEnum):
     USE_API_KEYS = "api_keys.use"
     MANAGE_SLA = "sla.manage"
     MANAGE_CRM = "crm.manage"  # CRM sources (credentials) and starting syncs
+    MANAGE_AUTOMATION = "automation.manage"  # automation rules and their run log
 
 
 _ALL = frozenset(Role)
@@ -35,6 +36,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.USE_API_KEYS: _ALL,
     Permission.MANAGE_SLA: frozenset({Role.ADMIN}),
     Permission.MANAGE_CRM: frozenset({Role.ADMIN}),
+    Permission.MANAGE_AUTOMATION: frozenset({Role.ADMIN, Role.SUPERVISOR}),
 }
 
 

@@ -1,0 +1,153 @@
+"""Evaluating a condition tree against a conversation's facts, with a trace of each leaf.
+
+Groups short-circuit like Python's `all` / `any`; the trace lists the leaves that were looked at
+and their outcome, which is what the run log and the dry run show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from hub.automation import model
+from hub.automation.context import Facts
+from hub.automation.validation import Node
+
+Trace = list[dict[str, Any]]
+Calendars = dict[int, Callable[[dt.datetime], bool]]  # business hours id → "open at t?"
+
+_NUMBER: dict[str, Callable[[float, float], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _set(op: str, value: Any, wanted: Iterable[Any]) -> bool:
+    if op == "is_set":
+        return value is not None
+    if op == "not_set":
+        return value is None
+    inside = value in set(wanted)
+    return inside if op == "in" else not inside
+
+
+def _tags(op: str, have: set[str], wanted: Iterable[str]) -> bool:
+    want = {w.strip().lower() for w in wanted}
+    have = {h.lower() for h in have}
+    if op == "has_all":
+        return want <= have
+    if op == "has_none":
+        return not (want & have)
+    return bool(want & have)
+
+
+def _text(node: Node, leaf: model.MessageText | model.Subject, text: str) -> bool:
+    if leaf.op in ("matches", "not_matches"):
+        found = node.pattern.search(text) is not None
+        return found if leaf.op == "matches" else not found
+    haystack, needle = (
+        (text, leaf.value) if leaf.case_sensitive else (text.lower(), leaf.value.lower())
+    )
+    found = needle in haystack
+    return found if leaf.op == "contains" else not found
+
+
+def _attribute(leaf: model.ContactAttribute, attributes: dict[str, Any]) -> bool:
+    value = attributes.get(leaf.key)
+    if leaf.op == "is_set":
+        return value not in (None, "")
+    if leaf.op == "not_set":
+        return value in (None, "")
+    if leaf.op in ("gt", "lt"):
+        try:
+            number, bound = float(value), float(leaf.value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        return number > bound if leaf.op == "gt" else number < bound
+    if leaf.op == "contains":
+        return str(leaf.value).lower() in str(value or "").lower()
+    same = value == leaf.value or (
+        isinstance(value, str)
+        and isinstance(leaf.value, str)
+        and value.lower() == leaf.value.lower()
+    )
+    return same if leaf.op == "eq" else not same
+
+
+def _crm_number(facts: Facts, key: str, leaf: model._Number) -> bool:
+    compare = _NUMBER[leaf.op]
+    return any(compare(float(c.get(key) or 0), leaf.value) for c in facts.crm) or (
+        not facts.crm and compare(0.0, leaf.value)
+    )
+
+
+def leaf_holds(node: Node, facts: Facts, now: dt.datetime, calendars: Calendars) -> bool:
+    leaf = node.leaf
+    match leaf:
+        case model.Channel():
+            return _set(leaf.op, facts.channel, leaf.value)
+        case model.Inbox():
+            return _set(leaf.op, facts.inbox, leaf.value)
+        case model.Team():
+            return _set(leaf.op, facts.team, leaf.value)
+        case model.Assignee():
+            return _set(leaf.op, facts.assignee, leaf.value)
+        case model.StatusIs():
+            return _set(leaf.op, facts.status, leaf.value)
+        case model.PriorityIs():
+            return _set(leaf.op, facts.priority, leaf.value)
+        case model.Tags():
+            return _tags(leaf.op, facts.tags, leaf.value)
+        case model.MessageText():
+            return _text(node, leaf, facts.text)
+        case model.Subject():
+            return _text(node, leaf, facts.subject)
+        case model.SenderDomain():
+            inside = bool(facts.domains & {d.lower().lstrip("@") for d in leaf.value})
+            return inside if leaf.op == "in" else not inside
+        case model.ContactAttribute():
+            return _attribute(leaf, facts.attributes)
+        case model.BusinessHours():
+            is_open = calendars.get(leaf.business_hours_id)
+            return is_open is not None and is_open(now) == leaf.value
+        case model.SlaState():
+            return _set(leaf.op, facts.sla_state(now), leaf.value)
+        case model.CrmCustomerStatus():
+            statuses = {str(c.get("status") or "").lower() for c in facts.crm}
+            wanted = {v.lower() for v in leaf.value}
+            return bool(statuses & wanted) if leaf.op == "in" else not (statuses & wanted)
+        case model.CrmOverdueCount():
+            return _crm_number(facts, "overdue_count", leaf)
+        case model.CrmOverdueAmount():
+            return _crm_number(facts, "overdue_amount", leaf)
+        case model.CrmServiceStatus():
+            services = {s for c in facts.crm for s in c.get("services") or ()}
+            return _tags(leaf.op, services, leaf.value)
+        case model.CrmTariff():
+            tariffs = {s for c in facts.crm for s in c.get("tariffs") or ()}
+            return _tags(leaf.op, tariffs, leaf.value)
+        case model.CsatRating():
+            rating = facts.event_data.get("rating")
+            return isinstance(rating, int | float) and _NUMBER[leaf.op](float(rating), leaf.value)
+    return False
+
+
+def evaluate(
+    node: Node, facts: Facts, now: dt.datetime, calendars: Calendars, trace: Trace
+) -> bool:
+    if node.kind == "leaf":
+        result = leaf_holds(node, facts, now, calendars)
+        assert node.leaf is not None
+        trace.append({"path": node.path, "field": model.tag_of(node.leaf), "result": result})
+        return result
+    if node.kind == "not":
+        return not evaluate(node.children[0], facts, now, calendars, trace)
+    if node.kind == "any":
+        return any(evaluate(c, facts, now, calendars, trace) for c in node.children)
+    return all(evaluate(c, facts, now, calendars, trace) for c in node.children)

@@ -1,0 +1,160 @@
+"""Storing rules: create, read, update, delete, reorder, and the compiled list the engine runs.
+
+A rule's definition is stored as validated JSON; the compiled form (regular expressions and
+all) is cached per process by (id, updated_at), so a batch of events costs one small query for
+the list and no recompilation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from hub.auth.access import NotFound
+from hub.automation import validation
+from hub.automation.validation import Compiled, InvalidRule
+from hub.db.engine import connection_pool
+
+_SELECT = (
+    "SELECT id, name, enabled, position, trigger_type, definition::text AS definition,"
+    " created_at, updated_at FROM automation_rule"
+)
+
+
+def _json(row: asyncpg.Record) -> dict[str, Any]:
+    definition = msgspec.json.decode(row["definition"])
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "enabled": row["enabled"],
+        "position": row["position"],
+        **definition,
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+    }
+
+
+async def list_rules() -> list[dict[str, Any]]:
+    rows = await connection_pool().fetch(_SELECT + " ORDER BY position, id")
+    return [_json(r) for r in rows]
+
+
+async def get_rule(rule_id: int) -> dict[str, Any]:
+    row = await connection_pool().fetchrow(_SELECT + " WHERE id = $1", rule_id)
+    if row is None:
+        raise NotFound(f"no automation rule {rule_id}")
+    return _json(row)
+
+
+async def save_rule(raw: Any, rule_id: int | None = None) -> dict[str, Any]:
+    """Validate and store; `InvalidRule` (with the bad node's path) before anything is written."""
+    rule, tree = validation.parse(raw)
+    definition = msgspec.json.encode(validation.definition(rule, tree)).decode()
+    kind = validation.model.tag_of(rule.trigger)
+    async with connection_pool().acquire() as conn, conn.transaction():
+        await validation.check_references(conn, rule, tree)
+        if rule_id is None:
+            position = rule.position
+            if position is None:
+                position = await conn.fetchval(
+                    "SELECT coalesce(max(position), 0) + 1 FROM automation_rule"
+                )
+            row = await conn.fetchrow(
+                "INSERT INTO automation_rule (name, enabled, position, trigger_type, definition)"
+                " VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING id",
+                rule.name,
+                rule.enabled,
+                position,
+                kind,
+                definition,
+            )
+        else:
+            row = await conn.fetchrow(
+                "UPDATE automation_rule SET name = $2, enabled = $3,"
+                " position = coalesce($4, position), trigger_type = $5, definition = $6::jsonb,"
+                " updated_at = now() WHERE id = $1 RETURNING id",
+                rule_id,
+                rule.name,
+                rule.enabled,
+                rule.position,
+                kind,
+                definition,
+            )
+            if row is None:
+                raise NotFound(f"no automation rule {rule_id}")
+    return await get_rule(row["id"])
+
+
+async def set_enabled(rule_id: int, enabled: bool) -> dict[str, Any]:
+    done = await connection_pool().fetchval(
+        "UPDATE automation_rule SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING id",
+        rule_id,
+        enabled,
+    )
+    if done is None:
+        raise NotFound(f"no automation rule {rule_id}")
+    return await get_rule(rule_id)
+
+
+async def delete_rule(rule_id: int) -> None:
+    done = await connection_pool().fetchval(
+        "DELETE FROM automation_rule WHERE id = $1 RETURNING id", rule_id
+    )
+    if done is None:
+        raise NotFound(f"no automation rule {rule_id}")
+
+
+async def reorder(rule_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Positions 1..n in the given order; every rule must be named exactly once."""
+    async with connection_pool().acquire() as conn, conn.transaction():
+        existing = {r["id"] for r in await conn.fetch("SELECT id FROM automation_rule FOR UPDATE")}
+        if len(set(rule_ids)) != len(rule_ids) or set(rule_ids) != existing:
+            raise InvalidRule("rule_ids", "list every rule exactly once")
+        await conn.execute(
+            "UPDATE automation_rule r SET position = x.n, updated_at = now()"
+            " FROM unnest($1::int[]) WITH ORDINALITY AS x(id, n) WHERE r.id = x.id",
+            list(rule_ids),
+        )
+    return await list_rules()
+
+
+_cache: dict[int, tuple[dt.datetime, Compiled]] = {}
+
+
+async def enabled(conn: asyncpg.Connection, *, timed: bool | None = None) -> list[Compiled]:
+    """The enabled rules in order, compiled (`timed`: only time rules, only event rules, or all)."""
+    where = "" if timed is None else (" AND trigger_type LIKE 'time.%'" if timed else " AND trigger_type NOT LIKE 'time.%'")  # fmt: skip
+    rows = await conn.fetch(
+        "SELECT id, name, enabled, position, definition::text AS definition, updated_at"
+        f" FROM automation_rule WHERE enabled{where} ORDER BY position, id"
+    )
+    compiled: list[Compiled] = []
+    for row in rows:
+        cached = _cache.get(row["id"])
+        if cached is None or cached[0] != row["updated_at"]:
+            raw = msgspec.json.decode(row["definition"])
+            raw.update(name=row["name"], enabled=True)
+            rule, tree = validation.parse(raw)
+            cached = (row["updated_at"], Compiled(row["id"], row["position"], rule, tree))
+            _cache[row["id"]] = cached
+        compiled.append(cached[1])
+    return compiled
+
+
+async def compiled(rule_id: int) -> Compiled:
+    """One rule, compiled, enabled or not (for the dry run)."""
+    row = await connection_pool().fetchrow(
+        "SELECT id, name, position, definition::text AS definition FROM automation_rule"
+        " WHERE id = $1",
+        rule_id,
+    )
+    if row is None:
+        raise NotFound(f"no automation rule {rule_id}")
+    raw = msgspec.json.decode(row["definition"])
+    raw["name"] = row["name"]
+    rule, tree = validation.parse(raw)
+    return Compiled(row["id"], row["position"], rule, tree)
