@@ -97,6 +97,8 @@ async def _line(facts: Facts, text: str, changed: dict[str, Any], origin: dict[s
 
 async def _note(facts: Facts, text: str, origin: dict[str, Any]) -> None:
     async with connection_pool().acquire() as conn, conn.transaction():
+        # The row first, then the event lock: the order every writer keeps.
+        await conn.execute("SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", facts.id)
         message_id = await conn.fetchval(
             "INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id,"
             " text, html, status, error, attempts, meta, created_at, updated_at)"

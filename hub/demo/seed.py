@@ -27,6 +27,7 @@ from hub.db.tables import (
     Team,
     TeamMember,
 )
+from hub.demo.automation import mark_resolved_times, seed_demo_rules
 from hub.demo.crm import seed_demo_crm
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
@@ -186,6 +187,7 @@ async def load_demo() -> bool:
     alice = await accounts.create_agent(*DEMO_LOGINS["agent"], name="Alice Agent", role=Role.AGENT)
     agents = {admin.email: admin.id, alice.email: alice.id}
     now = dt.datetime.now(dt.UTC)
+    await seed_demo_rules()  # before the conversations' events, so the rules run on them
     async with engine().transaction():
         team = (await Team.insert(Team(name="First line")).returning(Team.id))[0]["id"]
         await _sla_policy(team)
@@ -209,6 +211,7 @@ async def load_demo() -> bool:
             await InboxMember.insert(InboxMember(inbox=row[0]["id"], agent=alice.id))
         for story in STORIES:
             await _story(story, inbox_ids, agents, team, now)
+    await mark_resolved_times()
     await _notifications(alice.id)
     return True
 
