@@ -68,7 +68,7 @@ def rule_json(n: int) -> dict[str, Any]:
                         {"field": "priority", "value": ["high"]},
                         {"field": "tags", "value": ["vip"]},
                     ]
-                },  # fmt: skip
+                },
             ]
         },
         "actions": [{"type": "set_priority", "priority": "urgent"}],
