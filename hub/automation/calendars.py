@@ -12,6 +12,7 @@ from hub.sla.calendar import CompiledCalendar, business_minutes_between, compile
 from hub.sla.policies import calendar_of
 
 _SECOND = dt.timedelta(seconds=1)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 async def load(conn: asyncpg.Connection, ids: Iterable[int]) -> dict[int, CompiledCalendar]:
@@ -43,13 +44,15 @@ def business_cutoff(calendar: CompiledCalendar, now: dt.datetime, minutes: int) 
     """The latest instant with at least `minutes` of business time between it and `now`: one
     bound for every conversation, so the time rules' query still walks an index."""
     hi = now - dt.timedelta(minutes=minutes)  # business time never runs faster than the clock
+    if business_minutes_between(calendar, hi, now) >= minutes:
+        return hi  # open all along
     lo = hi - dt.timedelta(days=30)
     while business_minutes_between(calendar, lo, now) < minutes:
         lo -= dt.timedelta(days=365)
         if now - lo > dt.timedelta(days=3 * 365):
             return lo  # a calendar that is (nearly) never open: nothing is due
-    while hi - lo > _SECOND:
-        mid = lo + (hi - lo) / 2
+    while hi - lo > _MICROSECOND:  # about 42 halvings of 30 days
+        mid = lo + (hi - lo) // 2
         if business_minutes_between(calendar, mid, now) >= minutes:
             lo = mid
         else:

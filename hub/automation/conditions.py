@@ -151,3 +151,26 @@ def evaluate(
     if node.kind == "any":
         return any(evaluate(c, facts, now, calendars, trace) for c in node.children)
     return all(evaluate(c, facts, now, calendars, trace) for c in node.children)
+
+
+def quick(node: Node, *, text: str | None, inbox: int | None, data: dict[str, Any]) -> bool | None:
+    """The tree decided from the event alone (its text, inbox, CSAT data), or None when it needs
+    the conversation's facts: three-valued, so a false leaf anywhere under `all` decides without
+    a query. Most events meet most rules here, which keeps the facts query to the few left."""
+    if node.kind == "leaf":
+        leaf = node.leaf
+        if isinstance(leaf, model.MessageText) and text is not None:
+            return _text(node, leaf, text)
+        if isinstance(leaf, model.Inbox) and inbox is not None:
+            return _set(leaf.op, inbox, leaf.value)
+        if isinstance(leaf, model.CsatRating):
+            rating = data.get("rating")
+            return isinstance(rating, int | float) and _NUMBER[leaf.op](float(rating), leaf.value)
+        return None
+    if node.kind == "not":
+        inner = quick(node.children[0], text=text, inbox=inbox, data=data)
+        return None if inner is None else not inner
+    results = [quick(c, text=text, inbox=inbox, data=data) for c in node.children]
+    if node.kind == "any":
+        return True if True in results else (None if None in results else False)
+    return False if False in results else (None if None in results else True)

@@ -93,8 +93,7 @@ async def _run_event(
 ) -> None:
     chain = triggers.chain_of(event)
     now = clock.now()
-    data = event.data if event.type == "csat.received" else {}
-    text = event.data.get("text") if event.type == "message.created" else None
+    text, data = _event_inputs(event)
     facts = dataclasses.replace(facts, event_text=text, event_data=data)
     for rule in candidates:
         trace: list[dict[str, Any]] = []
@@ -116,18 +115,36 @@ async def _run_event(
                 return
 
 
+def _event_inputs(event: Event) -> tuple[str | None, dict[str, Any]]:
+    """What conditions read from the event itself: a message's text, a CSAT answer."""
+    text = event.data.get("text") if event.type == "message.created" else None
+    data = event.data if event.type == "csat.received" else {}
+    return (text if isinstance(text, str) else None), data
+
+
+def by_event_type(rule_list: Sequence[Compiled]) -> dict[str, list[Compiled]]:
+    grouped: dict[str, list[Compiled]] = {}
+    for rule in rule_list:
+        grouped.setdefault(triggers.EVENT_OF.get(rule.trigger, rule.trigger), []).append(rule)
+    return grouped
+
+
 async def handle(batch: Sequence[Event]) -> None:
     """The `automation` subscriber: run the event rules each event fires."""
     async with connection_pool().acquire() as conn:
         rule_list = await rules.enabled(conn, timed=False)
     if not rule_list:
         return
+    grouped = by_event_type(rule_list)
     work: list[tuple[Event, list[Compiled]]] = []
     for event in batch:
+        text, data = _event_inputs(event)
         fired = [
             r
-            for r in rule_list
-            if _in_scope(r, event.inbox_id) and triggers.fires(r.rule.trigger, event)
+            for r in grouped.get(event.type, ())
+            if _in_scope(r, event.inbox_id)
+            and triggers.fires(r.rule.trigger, event)
+            and conditions.quick(r.tree, text=text, inbox=event.inbox_id, data=data) is not False
         ]
         if fired:
             work.append((event, fired))

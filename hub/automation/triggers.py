@@ -16,6 +16,11 @@ EVENT_TYPES = (
     "crm.updated",
     "csat.received",
 )
+# The event type each event trigger listens to (the others are named after theirs).
+EVENT_OF = {
+    "conversation.assigned": "conversation.updated",
+    "conversation.unassigned": "conversation.updated",
+}
 _FIELD_OF = {"tags_added": "tags", "tags_removed": "tags"}
 
 

@@ -47,7 +47,7 @@ async def wait_runs(
         found = [r for r in await runs(client, headers, **params) if r["status"] != "running"]
         return found if len(found) >= count else None
 
-    result: list[dict[str, Any]] = await eventually(enough, timeout=20)
+    result: list[dict[str, Any]] = await eventually(enough, timeout=60)
     return result
 
 

@@ -181,3 +181,43 @@ def test_and_or_not_trees() -> None:
     assert not evaluate(
         crm, _facts(crm=[{"overdue_amount": 5, "tariffs": ["Fiber 300"]}]), now, {}, []
     )
+
+
+def test_business_hours_now() -> None:
+    from hub.automation.calendars import business_cutoff, open_checks
+    from hub.sla.calendar import compile_calendar
+    from hub.sla.policies import calendar_of
+
+    weekdays = {
+        d: [["09:00", "17:00"]] for d in ("monday", "tuesday", "wednesday", "thursday", "friday")
+    }
+    calendar = compile_calendar(calendar_of("Europe/Berlin", weekdays, []))
+    is_open = open_checks({7: calendar})
+    tree = compile_tree({"field": "business_hours", "business_hours_id": 7})
+    monday_10 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)  # 10:00 in Berlin
+    saturday = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
+    assert evaluate(tree, _facts(), monday_10, is_open, [])
+    assert not evaluate(tree, _facts(), saturday, is_open, [])
+    # 60 business minutes before Monday 10:00 Berlin is Monday 09:00; 120 reach Friday 16:00.
+    assert business_cutoff(calendar, monday_10, 60) == dt.datetime(
+        2026, 11, 30, 8, 0, tzinfo=dt.UTC
+    )
+    assert business_cutoff(calendar, monday_10, 120) == dt.datetime(
+        2026, 11, 27, 15, 0, tzinfo=dt.UTC
+    )
+
+
+def test_the_event_alone_decides_most_trees() -> None:
+    from hub.automation.conditions import quick
+
+    tree = compile_tree({"all": [
+        {"field": "priority", "value": ["high"]},  # needs the conversation
+        {"field": "message.text", "value": "refund"},
+    ]})  # fmt: skip
+    assert quick(tree, text="hello", inbox=1, data={}) is False  # no query needed
+    assert quick(tree, text="a refund please", inbox=1, data={}) is None  # the facts decide
+    either = compile_tree({"any": [{"field": "inbox", "value": [1]}, {"field": "tags", "value": ["x"]}]})  # fmt: skip
+    assert quick(either, text=None, inbox=1, data={}) is True
+    assert quick(either, text=None, inbox=2, data={}) is None
+    negated = compile_tree({"not": {"field": "csat.rating", "op": "lte", "value": 2}})
+    assert quick(negated, text=None, inbox=1, data={"rating": 5}) is True

@@ -215,9 +215,48 @@ async def test_other_triggers_assigned_updated_outbound_csat_sla_crm(
         wanted = {*kinds.values(), "t-priority", "t-outbound"}
         return got if wanted <= set(got["tags"]) and got["priority"] == "urgent" else None
 
-    await eventually(tagged, timeout=20)
+    await eventually(tagged, timeout=60)
     csat_runs = [r for r in await runs(client, headers) if r["trigger"] == "csat.received"]
     assert len(csat_runs) == 1
     # The t-priority rule fired on the agent's change, not on the CSAT rule's urgent (its origin
     # is a rule, but another one: that may fire it — it did, once more, and added nothing new).
     assert all(r["status"] in ("ok", "loop_prevented") for r in await runs(client, headers))
+
+
+async def test_a_failing_action_is_logged_and_never_blocks(client: httpx.AsyncClient) -> None:
+    headers = await admin_key(client)
+    inbox = await make_api_inbox(client, headers)
+    other = await make_api_inbox(client, headers)
+    outsider = await make_agent(unique("out") + "@example.com")  # an agent of no inbox
+    failing = await make_rule(
+        client, headers, name="Bad assign", trigger={"type": "conversation.created"},
+        actions=[{"type": "assign_agent", "agent_id": outsider}, {"type": "add_tags", "tags": ["still"]}],
+    )  # fmt: skip
+    scoped = await make_rule(
+        client, headers, name="Other inbox only", trigger={"type": "conversation.created"},
+        inbox_ids=[other["id"]], actions=[{"type": "add_tags", "tags": ["other"]}],
+    )  # fmt: skip
+    cid = await conversation_from(client, headers, inbox["id"])
+    [run] = await wait_runs(client, headers, rule_id=failing["id"])
+    assert run["status"] == "partial"
+    assert (
+        run["actions"][0]["ok"] is False and "cannot see this inbox" in run["actions"][0]["error"]
+    )
+    assert run["actions"][1]["ok"] is True
+    got = await conversation(client, headers, cid)
+    assert got["assignee_id"] is None and got["tags"] == ["still"]
+    # Ingest went on: a second message in the same conversation is stored as usual.
+    second = await conversation_from(client, headers, inbox["id"], "still there?")
+    assert second == cid
+    assert await runs(client, headers, rule_id=scoped["id"]) == []  # out of its scope
+
+
+async def test_only_admins_and_supervisors_manage_rules(client: httpx.AsyncClient) -> None:
+    from tests.conftest import api_key_for
+
+    for role, status in (("agent", 403), ("supervisor", 200)):
+        key = await api_key_for(client, unique(role) + "@example.com", role=role)
+        response = await client.get(
+            "/api/v1/automation-rules", headers={"authorization": f"Bearer {key}"}
+        )
+        assert response.status_code == status, response.text
