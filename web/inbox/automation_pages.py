@@ -23,13 +23,15 @@ def _summary(rule: dict[str, object]) -> list[str]:
 
 
 @get("/admin/automation")
-async def automation_page(viewer: Viewer) -> Response[str]:
+async def automation_page(viewer: Viewer, rule_id: int | None = None) -> Response[str]:
+    """`?rule_id=` shows that rule's runs only (the rule's own log)."""
     viewer.require(Permission.MANAGE_AUTOMATION)
     rule_list = await rules.list_rules()
     context = viewer.context(
         section="automation",
         rules=[{**r, "summary": _summary(r)} for r in rule_list],
-        runs=await runlog.list_runs(limit=50),
+        runs=await runlog.list_runs(rule_id=rule_id, limit=50),
+        run_rule=next((r for r in rule_list if r["id"] == rule_id), None),
     )
     return html("admin/automation.html", context, host=viewer.host)
 
