@@ -139,10 +139,12 @@ async def handle(batch: Sequence[Event]) -> None:
     work: list[tuple[Event, list[Compiled]]] = []
     for event in batch:
         text, data = _event_inputs(event)
+        lower = text.lower() if text is not None else None
         fired = [
             r
             for r in grouped.get(event.type, ())
-            if _in_scope(r, event.inbox_id)
+            if (lower is None or all(word in lower for word in r.words))
+            and _in_scope(r, event.inbox_id)
             and triggers.fires(r.rule.trigger, event)
             and conditions.quick(r.tree, text=text, inbox=event.inbox_id, data=data) is not False
         ]

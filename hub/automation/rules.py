@@ -7,6 +7,7 @@ the list and no recompilation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -126,23 +127,37 @@ _cache: dict[int, tuple[dt.datetime, Compiled]] = {}
 
 
 async def enabled(conn: asyncpg.Connection, *, timed: bool | None = None) -> list[Compiled]:
-    """The enabled rules in order, compiled (`timed`: only time rules, only event rules, or all)."""
+    """The enabled rules in order, compiled (`timed`: only time rules, only event rules, or all).
+
+    Runs once per event batch: it reads ids and stamps only, and the definitions of the rules
+    this process has not compiled yet (or that changed since)."""
     where = "" if timed is None else (" AND trigger_type LIKE 'time.%'" if timed else " AND trigger_type NOT LIKE 'time.%'")  # fmt: skip
     rows = await conn.fetch(
-        "SELECT id, name, enabled, position, definition::text AS definition, updated_at"
-        f" FROM automation_rule WHERE enabled{where} ORDER BY position, id"
+        f"SELECT id, position, updated_at FROM automation_rule WHERE enabled{where}"
+        " ORDER BY position, id"
     )
-    compiled: list[Compiled] = []
-    for row in rows:
-        cached = _cache.get(row["id"])
-        if cached is None or cached[0] != row["updated_at"]:
+    stale = [r["id"] for r in rows if (c := _cache.get(r["id"])) is None or c[0] != r["updated_at"]]
+    if stale:
+        for row in await conn.fetch(
+            "SELECT id, name, position, definition::text AS definition, updated_at"
+            " FROM automation_rule WHERE id = ANY($1::int[])",
+            stale,
+        ):
             raw = msgspec.json.decode(row["definition"])
             raw.update(name=row["name"], enabled=True)
             rule, tree = validation.parse(raw)
-            cached = (row["updated_at"], Compiled(row["id"], row["position"], rule, tree))
-            _cache[row["id"]] = cached
-        compiled.append(cached[1])
-    return compiled
+            _cache[row["id"]] = (
+                row["updated_at"],
+                Compiled.of(row["id"], row["position"], rule, tree),
+            )
+    # The order and position come from this read (a reorder does not change definitions).
+    return [
+        dataclasses.replace(_cache[r["id"]][1], position=r["position"])
+        if _cache[r["id"]][1].position != r["position"]
+        else _cache[r["id"]][1]
+        for r in rows
+        if r["id"] in _cache
+    ]
 
 
 async def compiled(rule_id: int) -> Compiled:
@@ -157,4 +172,4 @@ async def compiled(rule_id: int) -> Compiled:
     raw = msgspec.json.decode(row["definition"])
     raw["name"] = row["name"]
     rule, tree = validation.parse(raw)
-    return Compiled(row["id"], row["position"], rule, tree)
+    return Compiled.of(row["id"], row["position"], rule, tree)

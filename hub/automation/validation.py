@@ -129,12 +129,31 @@ def to_json(node: Node) -> dict[str, Any]:
     return {node.kind: [to_json(child) for child in node.children]}
 
 
+def required_words(tree: Node) -> tuple[str, ...]:
+    """Lower-case words the event's text must contain for the rule to match at all: the
+    case-insensitive `contains` leaves at the top of the tree (itself, or directly under its
+    `all`). One `in` test each per event decides most rules before anything else is looked at."""
+    nodes = tree.children if tree.kind == "all" else (tree,)
+    return tuple(
+        n.leaf.value.lower()
+        for n in nodes
+        if isinstance(n.leaf, model.MessageText)
+        and n.leaf.op == "contains"
+        and not n.leaf.case_sensitive
+    )
+
+
 @dataclass(frozen=True)
 class Compiled:
     id: int
     position: int
     rule: Rule
     tree: Node
+    words: tuple[str, ...] = ()  # required_words(tree): filled in by the constructors below
+
+    @classmethod
+    def of(cls, rule_id: int, position: int, rule: Rule, tree: Node) -> Compiled:
+        return cls(rule_id, position, rule, tree, required_words(tree))
 
     @property
     def trigger(self) -> str:
