@@ -2,12 +2,13 @@
 """Automation's cost: ingest with 200 enabled rules against none, and the time rules' cron tick.
 
     python bench/automation.py [--duration 15] [--rounds 3] [--rules 200] [--conversations 1000000]
-                               [--skip-ingest] [--skip-tick]
+                               [--shape text|facts] [--skip-ingest] [--skip-tick]
 
 1. INGEST (bench/ingest.py's machinery: the same `hub serve`, wrk script, senders and durability
    check). One hub on a fresh database hub_bench_automation with `--rules` enabled event rules
-   (`message.created`, each with a two-leaf condition tree that does not match the bench's text:
-   the cost of evaluating, not of acting). The measured runs alternate "rules off" (every rule
+   (`message.created`, each with a condition tree that does not match: the cost of evaluating,
+   not of acting; `--shape text` starts with a word, `--shape facts` needs the conversation's
+   facts for every event, the worst case). The measured runs alternate "rules off" (every rule
    disabled) and "rules on" in the same run, `--rounds` each; reported: the median throughput of
    each, their ratio (bar: >= 0.8), and how long the `automation` subscriber took after each run to
    catch up with the events (its backlog: rules run after ingest commits, never inside it).
@@ -56,11 +57,19 @@ DATABASE = "hub_bench_automation"
 ingest.DATABASE = DATABASE  # run_wrk's CPU accounting reads the database's backends by name
 
 
-def rule_json(n: int) -> dict[str, Any]:
-    return {
-        "name": f"bench rule {n}",
-        "trigger": {"type": "message.created", "direction": "inbound"},
-        "conditions": {
+def rule_json(n: int, shape: str = "text") -> dict[str, Any]:
+    """`text`: the tree starts with a word the bench's messages never contain (decided from the
+    event alone); `facts`: tags and a CRM fact, so every event needs the conversation's facts
+    (one query per batch) and every rule is evaluated on them: the worst case."""
+    if shape == "facts":
+        conditions: dict[str, Any] = {
+            "all": [
+                {"field": "tags", "value": [f"vip-{n}"]},
+                {"field": "crm.overdue_invoice_count", "op": "gte", "value": 1},
+            ]
+        }
+    else:
+        conditions = {
             "all": [
                 {"field": "message.text", "op": "contains", "value": f"order-{n}-cancel"},
                 {
@@ -70,7 +79,11 @@ def rule_json(n: int) -> dict[str, Any]:
                     ]
                 },
             ]
-        },
+        }
+    return {
+        "name": f"bench rule {n}",
+        "trigger": {"type": "message.created", "direction": "inbound"},
+        "conditions": conditions,
         "actions": [{"type": "set_priority", "priority": "urgent"}],
     }
 
@@ -113,7 +126,9 @@ def ingest_part(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         headers = {"authorization": f"Bearer {setup.api_key}"}
         with httpx.Client(base_url=server.url, timeout=30) as http:
             for n in range(args.rules):
-                r = http.post("/api/v1/automation-rules", json=rule_json(n), headers=headers)
+                r = http.post(
+                    "/api/v1/automation-rules", json=rule_json(n, args.shape), headers=headers
+                )
                 r.raise_for_status()
         path = f"/api/v1/inboxes/{setup.inbox_id}/messages"
         args._server_pid = server.pid
@@ -152,6 +167,7 @@ def ingest_part(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         ]
         figures["ingest"] = {
             "rules": args.rules,
+            "shape": args.shape,
             "duration_s": args.duration,
             "rounds": results,
             "median_off_rps": off,
@@ -263,6 +279,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rules", type=int, default=200)
+    parser.add_argument("--shape", choices=("text", "facts"), default="text")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--senders", type=int, default=2000)
