@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from hub.automation import model
@@ -28,18 +28,17 @@ _NUMBER: dict[str, Callable[[float, float], bool]] = {
 }
 
 
-def _set(op: str, value: Any, wanted: Iterable[Any]) -> bool:
+def _set(op: str, value: Any, wanted: frozenset[Any]) -> bool:
     if op == "is_set":
         return value is not None
     if op == "not_set":
         return value is None
-    inside = value in set(wanted)
+    inside = (value.lower() if isinstance(value, str) else value) in wanted
     return inside if op == "in" else not inside
 
 
-def _tags(op: str, have: set[str], wanted: Iterable[str]) -> bool:
-    want = {w.strip().lower() for w in wanted}
-    have = {h.lower() for h in have}
+def _tags(op: str, have: set[str], want: frozenset[Any]) -> bool:
+    """Tag names are stored lower-case (hub.conversations.lifecycle); so is `want`."""
     if op == "has_all":
         return want <= have
     if op == "has_none":
@@ -91,19 +90,19 @@ def leaf_holds(node: Node, facts: Facts, now: dt.datetime, calendars: Calendars)
     leaf = node.leaf
     match leaf:
         case model.Channel():
-            return _set(leaf.op, facts.channel, leaf.value)
+            return _set(leaf.op, facts.channel, node.wanted)
         case model.Inbox():
-            return _set(leaf.op, facts.inbox, leaf.value)
+            return _set(leaf.op, facts.inbox, node.wanted)
         case model.Team():
-            return _set(leaf.op, facts.team, leaf.value)
+            return _set(leaf.op, facts.team, node.wanted)
         case model.Assignee():
-            return _set(leaf.op, facts.assignee, leaf.value)
+            return _set(leaf.op, facts.assignee, node.wanted)
         case model.StatusIs():
-            return _set(leaf.op, facts.status, leaf.value)
+            return _set(leaf.op, facts.status, node.wanted)
         case model.PriorityIs():
-            return _set(leaf.op, facts.priority, leaf.value)
+            return _set(leaf.op, facts.priority, node.wanted)
         case model.Tags():
-            return _tags(leaf.op, facts.tags, leaf.value)
+            return _tags(leaf.op, facts.tags, node.wanted)
         case model.MessageText():
             return _text(node, leaf, facts.text)
         case model.Subject():
@@ -117,21 +116,20 @@ def leaf_holds(node: Node, facts: Facts, now: dt.datetime, calendars: Calendars)
             is_open = calendars.get(leaf.business_hours_id)
             return is_open is not None and is_open(now) == leaf.value
         case model.SlaState():
-            return _set(leaf.op, facts.sla_state(now), leaf.value)
+            return _set(leaf.op, facts.sla_state(now), node.wanted)
         case model.CrmCustomerStatus():
             statuses = {str(c.get("status") or "").lower() for c in facts.crm}
-            wanted = {v.lower() for v in leaf.value}
-            return bool(statuses & wanted) if leaf.op == "in" else not (statuses & wanted)
+            return bool(statuses & node.wanted) if leaf.op == "in" else not (statuses & node.wanted)
         case model.CrmOverdueCount():
             return _crm_number(facts, "overdue_count", leaf)
         case model.CrmOverdueAmount():
             return _crm_number(facts, "overdue_amount", leaf)
         case model.CrmServiceStatus():
-            services = {s for c in facts.crm for s in c.get("services") or ()}
-            return _tags(leaf.op, services, leaf.value)
+            services = {str(s).lower() for c in facts.crm for s in c.get("services") or ()}
+            return _tags(leaf.op, services, node.wanted)
         case model.CrmTariff():
-            tariffs = {s for c in facts.crm for s in c.get("tariffs") or ()}
-            return _tags(leaf.op, tariffs, leaf.value)
+            tariffs = {str(s).lower() for c in facts.crm for s in c.get("tariffs") or ()}
+            return _tags(leaf.op, tariffs, node.wanted)
         case model.CsatRating():
             rating = facts.event_data.get("rating")
             return isinstance(rating, int | float) and _NUMBER[leaf.op](float(rating), leaf.value)
@@ -139,12 +137,14 @@ def leaf_holds(node: Node, facts: Facts, now: dt.datetime, calendars: Calendars)
 
 
 def evaluate(
-    node: Node, facts: Facts, now: dt.datetime, calendars: Calendars, trace: Trace
+    node: Node, facts: Facts, now: dt.datetime, calendars: Calendars, trace: Trace | None
 ) -> bool:
+    """`trace` (when given) gets each leaf looked at, with its result."""
     if node.kind == "leaf":
         result = leaf_holds(node, facts, now, calendars)
-        assert node.leaf is not None
-        trace.append({"path": node.path, "field": model.tag_of(node.leaf), "result": result})
+        if trace is not None:
+            assert node.leaf is not None
+            trace.append({"path": node.path, "field": model.tag_of(node.leaf), "result": result})
         return result
     if node.kind == "not":
         return not evaluate(node.children[0], facts, now, calendars, trace)
@@ -162,7 +162,7 @@ def quick(node: Node, *, text: str | None, inbox: int | None, data: dict[str, An
         if isinstance(leaf, model.MessageText) and text is not None:
             return _text(node, leaf, text)
         if isinstance(leaf, model.Inbox) and inbox is not None:
-            return _set(leaf.op, inbox, leaf.value)
+            return _set(leaf.op, inbox, node.wanted)
         if isinstance(leaf, model.CsatRating):
             rating = data.get("rating")
             return isinstance(rating, int | float) and _NUMBER[leaf.op](float(rating), leaf.value)

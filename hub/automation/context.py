@@ -93,7 +93,7 @@ async def load(conn: asyncpg.Connection, conversation_ids: Sequence[int]) -> dic
             contact=r["contact"],
             contact_name=r["contact_name"] or "",
             attributes=msgspec.json.decode(r["attributes"] or "{}"),
-            tags=set(r["tags"]),
+            tags={t.lower() for t in r["tags"]},
             domains={d.lower() for d in r["domains"] if d},
             last_text=r["last_text"] or "",
             sla_due_at=r["sla_due_at"],

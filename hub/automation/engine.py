@@ -98,8 +98,10 @@ async def _run_event(
     for rule in candidates:
         trace: list[dict[str, Any]] = []
         try:
-            if not conditions.evaluate(rule.tree, facts, now, cals, trace):
+            # Without a trace first: most rules do not match, and only a match is logged.
+            if not conditions.evaluate(rule.tree, facts, now, cals, None):
                 continue
+            conditions.evaluate(rule.tree, facts, now, cals, trace)
             status = await apply(rule, facts, chain=chain, trace=trace, event_id=event.id)
         except Exception:
             log.exception("automation rule %s failed on event %s", rule.id, event.id)
@@ -146,7 +148,10 @@ async def handle(batch: Sequence[Event]) -> None:
             if (lower is None or all(word in lower for word in r.words))
             and _in_scope(r, event.inbox_id)
             and triggers.fires(r.rule.trigger, event)
-            and conditions.quick(r.tree, text=text, inbox=event.inbox_id, data=data) is not False
+            and not (
+                r.quick
+                and conditions.quick(r.tree, text=text, inbox=event.inbox_id, data=data) is False
+            )
         ]
         if fired:
             work.append((event, fired))

@@ -69,6 +69,8 @@ class Node:
     children: tuple[Node, ...] = ()
     leaf: Leaf | None = None
     pattern: Any = None  # a compiled RE2 pattern for "matches"
+    # A list value, lower-cased, as a set: built once, not at every evaluation.
+    wanted: frozenset[Any] = frozenset()
 
 
 def _compile_leaf(raw: Any, path: str) -> Node:
@@ -85,7 +87,11 @@ def _compile_leaf(raw: Any, path: str) -> Node:
             pattern = re2.compile(leaf.value, options)
         except re2.error as exc:
             raise InvalidRule(f"{path}.value", f"not a valid pattern ({exc})") from None
-    return Node("leaf", path, leaf=leaf, pattern=pattern)
+    value = getattr(leaf, "value", None)
+    wanted: frozenset[Any] = frozenset()
+    if isinstance(value, list):
+        wanted = frozenset(v.strip().lower() if isinstance(v, str) else v for v in value)
+    return Node("leaf", path, leaf=leaf, pattern=pattern, wanted=wanted)
 
 
 def compile_tree(raw: Any, path: str = "conditions", depth: int = 0) -> Node:
@@ -150,10 +156,14 @@ class Compiled:
     rule: Rule
     tree: Node
     words: tuple[str, ...] = ()  # required_words(tree): filled in by the constructors below
+    # Has a leaf the event alone can decide (message text, inbox, CSAT rating)?
+    quick: bool = False
 
     @classmethod
     def of(cls, rule_id: int, position: int, rule: Rule, tree: Node) -> Compiled:
-        return cls(rule_id, position, rule, tree, required_words(tree))
+        decidable = (model.MessageText, model.Inbox, model.CsatRating)
+        quick = any(isinstance(n.leaf, decidable) for n in leaves(tree))
+        return cls(rule_id, position, rule, tree, required_words(tree), quick)
 
     @property
     def trigger(self) -> str:

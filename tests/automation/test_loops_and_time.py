@@ -165,7 +165,7 @@ def test_and_or_not_trees() -> None:
     now = clock.now()
     good = _facts(priority="high", attributes={"plan": "gold"}, domains={"acme.example"})
     assert evaluate(tree, good, now, {}, [])
-    assert evaluate(tree, _facts(tags={"VIP"}, attributes={"plan": "gold"}), now, {}, [])
+    assert evaluate(tree, _facts(tags={"vip"}, attributes={"plan": "gold"}), now, {}, [])
     assert not evaluate(tree, _facts(attributes={"plan": "gold"}), now, {}, [])  # neither of any
     assert not evaluate(tree, _facts(priority="high", attributes={"plan": "gold"}, domains={"spam.example"}), now, {}, [])  # fmt: skip
     assert not evaluate(tree, _facts(priority="high", channel="telegram", attributes={"plan": "gold"}), now, {}, [])  # fmt: skip
