@@ -6,6 +6,7 @@ benchmarks) do, which keeps the job registry free of imports back into the domai
 """
 
 from hub.auth import jobs as auth_jobs
+from hub.automation import jobs as automation_jobs
 from hub.conversations import jobs as conversation_jobs
 from hub.crm import jobs as crm_jobs
 from hub.csat import jobs as csat_jobs
@@ -20,6 +21,7 @@ from hub.sla import jobs as sla_jobs
 
 LOADED = (
     auth_jobs,
+    automation_jobs,
     conversation_jobs,
     crm_jobs,
     csat_jobs,

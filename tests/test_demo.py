@@ -136,3 +136,32 @@ async def test_demo_shows_a_merged_pair_and_a_split_conversation(client: httpx.A
         "SELECT count(*) FROM message WHERE conversation = $1 AND kind = 'message'", split["id"]
     )
     assert moved == 2
+
+
+async def test_demo_rules_fire_on_demo_conversations(client: httpx.AsyncClient) -> None:
+    """The demo's rules run on the demo's own events (VIP, overdue invoice → Billing) and its
+    time rule closes the old resolved conversation, each with a line in the run log."""
+    from hub.db.engine import connection_pool
+    from tests.conftest import eventually, run_job
+
+    assert await load_demo() is True
+    pool = connection_pool()
+
+    async def fired() -> list[str] | None:
+        rows = await pool.fetch("SELECT rule_name FROM automation_run WHERE status = 'ok'")
+        names = sorted(r["rule_name"] for r in rows)
+        return names if len(names) >= 2 else None
+
+    names = await eventually(fired, timeout=20)
+    assert names == ["Overdue invoice → Billing", "VIP: Fiber 1000 customers first"]
+    jonas = await pool.fetchrow(
+        "SELECT c.priority, t.name FROM conversation c JOIN contact ct ON ct.id = c.contact"
+        " JOIN team t ON t.id = c.team WHERE ct.name = 'Jonas Weber'"
+    )
+    assert jonas["priority"] == "urgent" and jonas["name"] == "Billing"
+    await run_job("automation_time_rules")
+    lena = await pool.fetchval(
+        "SELECT c.status FROM conversation c JOIN contact ct ON ct.id = c.contact"
+        " WHERE ct.name = 'Lena Novak'"
+    )
+    assert lena == "closed"

@@ -87,6 +87,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.auth.reset import InvalidReset
     from hub.auth.roles import InvalidRole, RoleInUse
     from hub.auth.totp import InvalidTotp
+    from hub.automation.validation import InvalidRule
     from hub.channels.inboxes import InvalidInbox
     from hub.contacts.identities import InvalidIdentity
     from hub.contacts.merge import InvalidMerge
@@ -100,6 +101,10 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.sla.policies import InvalidSla
     from hub.storage.attachments import AttachmentTooLarge
     from hub.system.crypto import SecretKeyMismatch
+
+    def invalid_rule(request: Request[Any, Any, Any], exc: InvalidRule) -> Response[Any]:
+        body = error_body(422, str(exc), "invalid_rule", {"path": exc.path})
+        return Response(body, status_code=422, media_type=MediaType.JSON)
 
     def handler(status: int, code: str | None = None) -> Any:
         def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -132,4 +137,5 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidPreference: handler(422, "invalid_preference"),
         InvalidMention: handler(422, "invalid_mention"),
         InvalidSlackConfig: handler(422, "invalid_slack_config"),
+        InvalidRule: invalid_rule,
     }

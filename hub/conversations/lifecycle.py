@@ -70,7 +70,11 @@ def _describe(field: str, value: Any, names: dict[str, str]) -> str:
 
 
 async def update_conversation(
-    conversation_id: int, changes: Changes, *, actor: AgentInfo | None
+    conversation_id: int,
+    changes: Changes,
+    *,
+    actor: AgentInfo | None,
+    origin: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Apply lifecycle changes; each effective change becomes an event and a timeline line."""
     if changes.status is not None and changes.status not in Status.__members__.values():
@@ -142,7 +146,7 @@ async def update_conversation(
                 sets["assignee"],
                 row["assignee"],
                 sets.get("team", row["team"]),
-                "agent" if actor else "system",
+                "agent" if actor else ("automation" if origin else "system"),
                 actor.id if actor else None,
             )
         emitted = await record_activity(
@@ -155,6 +159,7 @@ async def update_conversation(
                 k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in sets.items()
             },
             previous={k: row[k] for k in ("status", "priority", "assignee", "team") if k in sets},
+            origin=origin,
         )
         result = await _json(conn, conversation_id)
     await events.publish(emitted)
@@ -189,9 +194,14 @@ async def record_activity(
     actor: AgentInfo | None,
     changed: dict[str, Any],
     previous: dict[str, Any] | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> list[events.Event]:
-    """Timeline lines (kind `event`) plus a conversation.updated event, inside the caller's transaction."""
-    who = actor.name if actor else "Hub"
+    """Timeline lines (kind `event`) plus a conversation.updated event, inside the caller's transaction.
+
+    `origin` marks a change an automation rule made ({"rule", "name", "depth", "chain"}): its lines
+    say which rule, and its events carry it so rules never re-trigger on their own changes."""
+    who = actor.name if actor else (f"Rule '{origin['name']}'" if origin else "Hub")
+    meta = {"changed": changed, **({"origin": origin} if origin else {})}
     pending: list[dict[str, Any]] = []
     for line in lines:
         message_id = await conn.fetchval(
@@ -203,7 +213,7 @@ async def record_activity(
             "agent" if actor else "system",
             actor.id if actor else None,
             f"{who} {line}",
-            msgspec.json.encode({"changed": changed}).decode(),
+            msgspec.json.encode(meta).decode(),
         )
         pending.append(
             {
@@ -221,6 +231,8 @@ async def record_activity(
     data["changed"] = changed
     if previous is not None:
         data["previous"] = previous
+    if origin:
+        data["origin"] = origin
     pending.append(
         {
             "type": "conversation.updated",
@@ -252,7 +264,11 @@ def _clean_tag(tag: str) -> str:
 
 
 async def add_tags(
-    conversation_id: int, tags: Sequence[str], *, actor: AgentInfo | None
+    conversation_id: int,
+    tags: Sequence[str],
+    *,
+    actor: AgentInfo | None,
+    origin: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     cleaned = sorted({_clean_tag(t) for t in tags})
     async with connection_pool().acquire() as conn, conn.transaction():
@@ -287,13 +303,16 @@ async def add_tags(
             [f"added tag {', '.join(names)}"],
             actor=actor,
             changed={"tags_added": names},
+            origin=origin,
         )
         result = await _json(conn, conversation_id)
     await events.publish(emitted)
     return result
 
 
-async def remove_tag(conversation_id: int, tag: str, *, actor: AgentInfo | None) -> dict[str, Any]:
+async def remove_tag(
+    conversation_id: int, tag: str, *, actor: AgentInfo | None, origin: dict[str, Any] | None = None
+) -> dict[str, Any]:
     name = _clean_tag(tag)
     async with connection_pool().acquire() as conn, conn.transaction():
         inbox = await conn.fetchval(
@@ -316,6 +335,7 @@ async def remove_tag(conversation_id: int, tag: str, *, actor: AgentInfo | None)
             [f"removed tag {name}"],
             actor=actor,
             changed={"tags_removed": [name]},
+            origin=origin,
         )
         result = await _json(conn, conversation_id)
     await events.publish(emitted)

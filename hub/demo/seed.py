@@ -28,6 +28,7 @@ from hub.db.tables import (
     TeamMember,
 )
 from hub.demo.access import BILLING_LOGIN, seed_access
+from hub.demo.automation import mark_resolved_times, seed_demo_rules
 from hub.demo.crm import seed_demo_crm
 from hub.demo.csat import seed_demo_csat
 from hub.demo.history import load_history
@@ -253,6 +254,7 @@ async def load_demo() -> bool:
     await _two_factor(sam.id, sam.email, DEMO_TOTP_SECRETS["supervisor"], secret)
     agents = {admin.email: admin.id, alice.email: alice.id}
     now = dt.datetime.now(dt.UTC)
+    await seed_demo_rules()  # before the conversations' events, so the rules run on them
     async with engine().transaction():
         team = (await Team.insert(Team(name="First line")).returning(Team.id))[0]["id"]
         await _sla_policy(team)
@@ -280,6 +282,7 @@ async def load_demo() -> bool:
     # Past weeks for the reports (the rollup job picks their back-dated events up).
     await load_history(inbox_ids, [admin.id, alice.id], now)
     await seed_demo_csat(inbox_ids)
+    await mark_resolved_times()
     await _notifications(alice.id)
     return True
 

@@ -97,7 +97,12 @@ class Move(msgspec.Struct, frozen=True):
 
 
 async def assign(
-    conn: asyncpg.Connection, moves: Sequence[Move], *, by_type: str, by_agent: int | None = None
+    conn: asyncpg.Connection,
+    moves: Sequence[Move],
+    *,
+    by_type: str,
+    by_agent: int | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> list[events.Event]:
     """Set (or clear) the assignees with their history rows, timeline lines and events, inside
     the caller's transaction: a few statements for any number of conversations, so a round of
@@ -105,6 +110,8 @@ async def assign(
     one conversation at a time)."""
     if not moves:
         return []
+    # An automation rule's moves say which rule, and carry its origin (hub.automation).
+    who = f"Rule '{origin['name']}'" if origin else "Hub"
     ids = [m.conversation for m in moves]
     agents = [m.agent for m in moves]
     await conn.execute(
@@ -137,7 +144,7 @@ async def assign(
             ids,
             [m.inbox for m in moves],
             agents,
-            [f"Hub {m.line}" for m in moves],
+            [f"{who} {m.line}" for m in moves],
             by_type,
         )
     ]
@@ -158,6 +165,8 @@ async def assign(
         data = conversations[move.conversation]
         data["changed"] = {"assignee": move.agent, "assigned_by": by_type}
         data["previous"] = {"assignee": move.previous}
+        if origin:
+            data["origin"] = origin
         where = {"conversation": move.conversation, "inbox": move.inbox}
         pending.append({"type": "message.created", **where, "data": messages[message_id]})
         pending.append({"type": "conversation.updated", **where, "data": data})

@@ -41,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_attempts: int = 5
     login_window_seconds: int = 900
     away_after_seconds: int = 300
+    # Automation: how many rules may act on each other's changes in a row before the chain stops.
+    automation_max_depth: int = 5
     # Peers (addresses or networks) whose X-Forwarded-For / -Proto are believed. Empty: nobody's,
     # so a client cannot pick its own address for the login throttle and the widget limits.
     trusted_proxies: tuple[str, ...] = ()
@@ -243,6 +245,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("login_max_attempts", "HUB_LOGIN_MAX_ATTEMPTS", _positive_int),
     Var("login_window_seconds", "HUB_LOGIN_WINDOW_SECONDS", _positive_int),
     Var("away_after_seconds", "HUB_AWAY_AFTER_SECONDS", _positive_int),
+    Var("automation_max_depth", "HUB_AUTOMATION_MAX_DEPTH", _positive_int),
     Var("trusted_proxies", "HUB_TRUSTED_PROXIES", _networks),
     Var("allow_custom_provider_urls", "HUB_ALLOW_CUSTOM_PROVIDER_URLS", _bool),
     Var("allow_private_callback_urls", "HUB_ALLOW_PRIVATE_CALLBACK_URLS", _bool),

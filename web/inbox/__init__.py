@@ -16,6 +16,7 @@ from hub.conversations.lifecycle import InvalidChange
 from web.inbox import (
     access_pages,
     admin_pages,
+    automation_pages,
     conversation_pages,
     crm_pages,
     list_pages,
@@ -55,6 +56,7 @@ router = Router(
         *access_pages.handlers,
         *profile_pages.handlers,
         *report_pages.handlers,
+        *automation_pages.handlers,
     ],
     dependencies={"viewer": Provide(provide_viewer)},
     exception_handlers={

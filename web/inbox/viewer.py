@@ -75,6 +75,7 @@ class Viewer:
             "may_manage_crm": self.may(Permission.MANAGE_CRM),
             "may_use_api_keys": self.may(Permission.USE_API_KEYS),
             "may_view_reports": self.may(Permission.VIEW_REPORTS),
+            "may_automate": self.may(Permission.MANAGE_AUTOMATION),
             "availability": self.availability,
             **extra,
         }

@@ -1,0 +1,1 @@
+"""Automation rules: event and time triggers, condition trees, actions, and their run log."""
