@@ -15,6 +15,7 @@ from hub.outbox import jobs as outbox_jobs
 from hub.realtime import jobs as realtime_jobs
 from hub.routing import jobs as routing_jobs
 from hub.sla import jobs as sla_jobs
+from hub.webhooks import jobs as webhook_jobs
 
 LOADED = (
     auth_jobs,
@@ -27,4 +28,5 @@ LOADED = (
     realtime_jobs,
     routing_jobs,
     sla_jobs,
+    webhook_jobs,
 )

@@ -27,11 +27,13 @@ from web.api import (
     crm,
     events,
     inboxes,
+    macros,
     notifications,
     people,
     routing,
     sla,
     slack,
+    webhook_subscriptions,
 )
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
@@ -86,6 +88,8 @@ def create_app(
             *events.handlers,
             *contacts.handlers,
             *crm.handlers,
+            *macros.handlers,
+            *webhook_subscriptions.handlers,
             realtime.agent_socket,
             *widget.handlers,
             *crm_hooks.handlers,

@@ -87,6 +87,8 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.contacts.merge import InvalidMerge
     from hub.conversations.lifecycle import InvalidChange
     from hub.crm.sources import InvalidSource
+    from hub.macros.render import TemplateError
+    from hub.macros.store import InvalidMacro, MacroForbidden
     from hub.notifications.kinds import InvalidPreference
     from hub.notifications.mentions import InvalidMention
     from hub.notifications.slack import InvalidSlackConfig
@@ -95,6 +97,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.sla.policies import InvalidSla
     from hub.storage.attachments import AttachmentTooLarge
     from hub.system.crypto import SecretKeyMismatch
+    from hub.webhooks.subscriptions import InvalidSubscription
 
     def handler(status: int, code: str | None = None) -> Any:
         def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -121,4 +124,8 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidPreference: handler(422, "invalid_preference"),
         InvalidMention: handler(422, "invalid_mention"),
         InvalidSlackConfig: handler(422, "invalid_slack_config"),
+        InvalidMacro: handler(422, "invalid_macro"),
+        TemplateError: handler(422, "invalid_template"),
+        MacroForbidden: handler(403),
+        InvalidSubscription: handler(422, "invalid_webhook_subscription"),
     }

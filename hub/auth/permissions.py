@@ -21,6 +21,8 @@ class Permission(StrEnum):
     USE_API_KEYS = "api_keys.use"
     MANAGE_SLA = "sla.manage"
     MANAGE_CRM = "crm.manage"  # CRM sources (credentials) and starting syncs
+    MANAGE_MACROS = "macros.manage"  # macros shared with a team or everyone
+    MANAGE_WEBHOOKS = "webhooks.manage"  # outgoing webhook subscriptions and their log
 
 
 _ALL = frozenset(Role)
@@ -35,6 +37,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.USE_API_KEYS: _ALL,
     Permission.MANAGE_SLA: frozenset({Role.ADMIN}),
     Permission.MANAGE_CRM: frozenset({Role.ADMIN}),
+    Permission.MANAGE_MACROS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Permission.MANAGE_WEBHOOKS: frozenset({Role.ADMIN}),
 }
 
 

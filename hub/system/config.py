@@ -66,6 +66,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_password: str = ""
     smtp_from: str = ""
     notify_email_minutes: int = 10
+    # Outgoing webhooks (hub.webhooks): attempts per delivery, the first retry's delay (doubling
+    # after each failure, at most an hour), failed deliveries in a row before a subscription is
+    # disabled, and how long one POST may take.
+    webhook_max_attempts: int = 8
+    webhook_retry_seconds: int = 10
+    webhook_disable_after: int = 5
+    webhook_timeout_seconds: int = 10
 
     @property
     def embedded_database(self) -> bool:
@@ -228,6 +235,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("smtp_password", "HUB_SMTP_PASSWORD", str, True),
     Var("smtp_from", "HUB_SMTP_FROM", _email),
     Var("notify_email_minutes", "HUB_NOTIFY_EMAIL_MINUTES", _positive_int),
+    Var("webhook_max_attempts", "HUB_WEBHOOK_MAX_ATTEMPTS", _positive_int),
+    Var("webhook_retry_seconds", "HUB_WEBHOOK_RETRY_SECONDS", _positive_int),
+    Var("webhook_disable_after", "HUB_WEBHOOK_DISABLE_AFTER", _positive_int),
+    Var("webhook_timeout_seconds", "HUB_WEBHOOK_TIMEOUT_SECONDS", _positive_int),
 )
 
 
