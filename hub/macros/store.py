@@ -236,6 +236,8 @@ async def apply_macro(
     conversation_id: int,
     agent_id: int | None,
     origin: dict[str, Any] | None = None,
+    *,
+    text: str | None = None,
 ) -> dict[str, Any]:
     """Send the macro's rendered text as a reply through the outbox (a `pending` row and its
     dispatch job, as the API's reply endpoint does) and run its actions, in order.
@@ -244,7 +246,8 @@ async def apply_macro(
     an agent's would), so call this outside a transaction that locks the conversation. Without
     an agent the hub is the author. Returns the message (None for a macro without text) and the
     result of each action. A reply the channel refuses (e.g. WhatsApp's closed 24-hour window)
-    raises InvalidReply before any action runs."""
+    raises InvalidReply before any action runs. `text` replaces the rendering (an agent's edit of
+    the preview): what is sent is then exactly what the agent saw."""
     from hub.channels import inboxes
     from hub.outbox import replies
     from hub.system.services import current
@@ -254,7 +257,8 @@ async def apply_macro(
         raise NotFound(f"no macro {macro_id}")
     actor = await _agent(conn, agent_id)
     message: dict[str, Any] | None = None
-    text = await render(conn, macro.body, conversation_id=conversation_id, agent_id=agent_id)
+    if text is None:
+        text = await render(conn, macro.body, conversation_id=conversation_id, agent_id=agent_id)
     if text.strip():
         inbox_id = await conn.fetchval(
             "SELECT inbox FROM conversation WHERE id = $1", conversation_id

@@ -18,6 +18,12 @@ class PreviewBody(msgspec.Struct):
     conversation_id: int
 
 
+class ApplyBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The text to send instead of the macro's own rendering (the composer's edited preview)."""
+
+    text: str | None = None
+
+
 class Variable(msgspec.Struct):
     name: str
     description: str
@@ -74,12 +80,17 @@ async def preview_macro(principal: Principal, macro_id: int, data: PreviewBody) 
     tags=["macros"],
     status_code=201,
 )
-async def apply_macro(principal: Principal, conversation_id: int, macro_id: int) -> dict[str, Any]:
-    """Send the macro's reply (sent by a worker, like any reply) and run its actions."""
+async def apply_macro(
+    principal: Principal, conversation_id: int, macro_id: int, data: ApplyBody | None = None
+) -> dict[str, Any]:
+    """Send the macro's reply (sent by a worker, like any reply) and run its actions. A `text`
+    (the preview as the agent edited it) is sent instead of the macro's own text."""
     await access.check_conversation(principal.agent, conversation_id)
     await store.usable(principal.agent, macro_id)
     async with connection_pool().acquire() as conn:
-        return await store.apply_macro(conn, macro_id, conversation_id, principal.agent.id)
+        return await store.apply_macro(
+            conn, macro_id, conversation_id, principal.agent.id, text=data.text if data else None
+        )
 
 
 handlers = [

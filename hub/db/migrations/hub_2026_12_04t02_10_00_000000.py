@@ -11,7 +11,7 @@ from hub.db.sql_migration import sql_migration
 
 ID = "2026-12-04T02:10:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "macros, webhook subscriptions and deliveries"
+DESCRIPTION = "macros, webhook subscriptions and deliveries; hub_emit locks rows before ordering"
 
 STATEMENTS = [
     """CREATE TABLE macro (
@@ -70,4 +70,38 @@ STATEMENTS = [
 ]
 
 
-forwards = sql_migration(ID, DESCRIPTION, STATEMENTS)
+# hub_emit takes its ordering lock, then inserts events whose foreign key needs a KEY SHARE lock
+# on each conversation. A writer holding a conversation FOR UPDATE (hub.conversations.lifecycle)
+# that then emits waits for the ordering lock, while an emitter without the row lock
+# (hub.outbox.dispatch recording "sent") holds the ordering lock and waits for the row: a
+# deadlock, seen when a macro's actions ran while its reply was being sent. Taking the
+# conversations' KEY SHARE locks first, in id order, makes every emitter take row locks before
+# the ordering lock.
+EMIT_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION hub_emit(events jsonb, actor_type text, actor_id bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    out jsonb;
+BEGIN
+    PERFORM 1 FROM conversation
+      WHERE id IN (SELECT (e->>'conversation')::int FROM jsonb_array_elements(events) AS t(e))
+      ORDER BY id FOR KEY SHARE;
+    PERFORM pg_advisory_xact_lock(4851713);
+    WITH rows AS (
+        INSERT INTO event (type, conversation, inbox, actor_type, actor_id, data, created_at)
+        SELECT e->>'type', (e->>'conversation')::int, (e->>'inbox')::int, actor_type, actor_id,
+               coalesce(e->'data', '{}'::jsonb), now()
+          FROM jsonb_array_elements(events) WITH ORDINALITY AS t(e, n)
+         ORDER BY n
+        RETURNING id, type, conversation, inbox, data, created_at
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'id', id, 'type', type, 'conversation_id', conversation, 'inbox_id', inbox,
+               'data', data, 'created_at', created_at) ORDER BY id), '[]'::jsonb)
+      INTO out FROM rows;
+    RETURN out;
+END
+$fn$;
+"""
+
+forwards = sql_migration(ID, DESCRIPTION, [*STATEMENTS, EMIT_FUNCTION])
