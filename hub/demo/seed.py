@@ -28,6 +28,7 @@ from hub.db.tables import (
     TeamMember,
 )
 from hub.demo.crm import seed_demo_crm
+from hub.demo.macros import seed_macros_and_webhooks
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
 from hub.sla.hours import DAY_NAMES
@@ -210,6 +211,7 @@ async def load_demo() -> bool:
         for story in STORIES:
             await _story(story, inbox_ids, agents, team, now)
     await _notifications(alice.id)
+    await seed_macros_and_webhooks(admin, team)
     return True
 
 
