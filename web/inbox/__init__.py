@@ -13,7 +13,7 @@ from litestar.di import Provide
 
 from hub.auth.access import NotFound
 from hub.conversations.lifecycle import InvalidChange
-from web.inbox import admin_pages, conversation_pages, crm_pages, list_pages
+from web.inbox import admin_pages, conversation_pages, crm_pages, list_pages, macro_pages
 from web.inbox.render import html
 from web.inbox.viewer import LoginRequired, NotAllowed, host_of, is_htmx, provide_viewer, to_login
 
@@ -34,6 +34,7 @@ router = Router(
         *conversation_pages.handlers,
         *admin_pages.handlers,
         *crm_pages.handlers,
+        *macro_pages.handlers,
     ],
     dependencies={"viewer": Provide(provide_viewer)},
     exception_handlers={

@@ -63,6 +63,7 @@ class Viewer:
             "tz": self.tz,
             "is_admin": self.may(Permission.MANAGE_INBOXES),
             "may_view_agents": self.may(Permission.MANAGE_TEAMS),
+            "may_manage_webhooks": self.may(Permission.MANAGE_WEBHOOKS),
             "availability": self.availability,
             **extra,
         }
