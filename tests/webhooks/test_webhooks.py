@@ -273,3 +273,14 @@ async def test_bad_subscriptions_are_refused_with_the_field(client: httpx.AsyncC
         assert response.status_code == 422, response.text
         assert response.json()["error"]["message"].startswith(field + ":"), response.text
     assert (await client.get("/api/v1/webhook-subscriptions", headers=headers)).json() == []
+
+
+async def test_only_webhook_managers_see_subscriptions(client: httpx.AsyncClient) -> None:
+    from tests.conftest import api_key_for, unique
+
+    for role in ("agent", "supervisor"):
+        key = await api_key_for(client, unique(role) + "@example.com", role=role)
+        headers = {"authorization": f"Bearer {key}"}
+        response = await client.get("/api/v1/webhook-subscriptions", headers=headers)
+        assert response.status_code == 403, response.text
+        assert "webhooks.manage" in response.json()["error"]["message"]
