@@ -51,7 +51,42 @@ VARIABLES: dict[str, str] = {
 
 
 class TemplateError(ValueError):
-    """The template cannot be parsed or rendered."""
+    """The template cannot be parsed or rendered, or uses what macros may not."""
+
+
+# What a macro may do beyond printing variables. Anyone may write a personal macro, and the
+# sandbox bounds `range` but not work in general: loops, `*` and `**` (which Jinja even
+# constant-folds while compiling), `%` widths, padding or chained `replace` filters could make
+# one render take a worker's CPU or memory. The values are short strings, so none of that is needed.
+FILTERS = frozenset(
+    {"default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "first",
+     "last", "length", "string", "int", "float", "round", "abs"}
+)  # fmt: skip
+_REFUSED: dict[type[nodes.Node], str] = {
+    nodes.For: "loops",
+    nodes.Macro: "{% macro %}",
+    nodes.CallBlock: "{% call %}",
+    nodes.FilterBlock: "{% filter %}",
+    nodes.Mul: "the * operator",
+    nodes.Pow: "the ** operator",
+    nodes.Mod: "the % operator",  # printf-style widths ("%999999999s")
+    nodes.Import: "imports",
+    nodes.FromImport: "imports",
+    nodes.Include: "includes",
+    nodes.Extends: "extends",
+}
+
+
+def _check_safe(node: nodes.Node) -> None:
+    for child in node.find_all(nodes.Node):
+        refused = _REFUSED.get(type(child))
+        if refused:
+            raise TemplateError(f"line {child.lineno}: macros may not use {refused}")
+        if isinstance(child, nodes.Filter) and child.name not in FILTERS:
+            raise TemplateError(
+                f"line {child.lineno}: unknown filter {child.name!r}; macros may use"
+                f" {', '.join(sorted(FILTERS))}"
+            )
 
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -94,15 +129,21 @@ def check_variables(template: str) -> list[str]:
 
     A reference to a group rather than a value (`{{ crm.customer }}`) is unknown too. Raises
     TemplateError when the template does not parse."""
-    try:
-        parsed = _env.parse(template)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(f"line {exc.lineno}: {exc.message}") from exc
+    parsed = _parse(template)
     # Names the template binds itself ({% set %}, loop variables) are not context variables.
     roots = set(find_undeclared_variables(parsed))
     found: list[str] = []
     _references(parsed, roots, found)
     return [path for path in found if path not in VARIABLES]
+
+
+def _parse(template: str) -> nodes.Template:
+    try:
+        parsed = _env.parse(template)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"line {exc.lineno}: {exc.message}") from exc
+    _check_safe(parsed)
+    return parsed
 
 
 def _money(value: Any) -> str:
@@ -206,8 +247,9 @@ def _crm(fact: asyncpg.Record | None) -> dict[str, dict[str, str]]:
 
 def render_with(template: str, values: dict[str, Any]) -> str:
     """Render against an already built context (several macros, one conversation)."""
+    parsed = _parse(template)  # the same limits as when saved, before Jinja compiles anything
     try:
-        return _env.from_string(template).render(values)
+        return _env.from_string(parsed).render(values)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"line {exc.lineno}: {exc.message}") from exc
     except Exception as exc:  # undefined names, sandbox refusals, bad filter arguments

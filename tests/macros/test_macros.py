@@ -119,6 +119,11 @@ async def test_unknown_variables_and_bad_actions_are_refused_when_saved(
     assert response.status_code == 422, response.text
     message = response.json()["error"]["message"]
     assert "{{ contact.nmae }}" in message and "{{ crm.customer }}" in message
+    for costly in ("{{ 9**9**9 }}", "{% for c in contact.name %}{{ c }}{% endfor %}",
+                   "{{ contact.name | center(100000000) }}", '{{ "%999999999s" % contact.name }}'):  # fmt: skip
+        response = await create(client, headers, body=costly)
+        assert response.status_code == 422, (costly, response.text)
+        assert "macros may not use" in response.text or "unknown filter" in response.text
     response = await create(client, headers, body="Hi {{ contact.name ")
     assert response.status_code == 422
     assert response.json()["error"]["message"].startswith("body: line 1")
