@@ -18,6 +18,7 @@ from hub.realtime import jobs as realtime_jobs
 from hub.reports import jobs as report_jobs
 from hub.routing import jobs as routing_jobs
 from hub.sla import jobs as sla_jobs
+from hub.webhooks import jobs as webhook_jobs
 
 LOADED = (
     auth_jobs,
@@ -33,4 +34,5 @@ LOADED = (
     report_jobs,
     routing_jobs,
     sla_jobs,
+    webhook_jobs,
 )

@@ -10,8 +10,8 @@ import pytest
 from litestar import Litestar, Response, post
 
 from adapters.api import channel as api_channel
-from adapters.api import netguard
 from hub.outbox import delivery
+from hub.system import netguard
 from hub.system.config import Settings
 from tests.conftest import admin_key, inbound, make_api_inbox, serving, with_settings
 from tests.fakes.callback import CallbackReceiver

@@ -165,3 +165,35 @@ async def test_demo_rules_fire_on_demo_conversations(client: httpx.AsyncClient) 
         " WHERE ct.name = 'Lena Novak'"
     )
     assert lena == "closed"
+
+
+async def test_demo_has_shared_macros_and_a_webhook_log(client: httpx.AsyncClient) -> None:
+    from hub.db.engine import connection_pool
+
+    assert await load_demo() is True
+    email, password = DEMO_LOGINS["agent"]
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200
+    macros = (await client.get("/api/v1/macros")).json()
+    # Alice is in the demo team: she sees the team's macro and everyone's.
+    assert {m["name"] for m in macros} >= {"Greeting", "Overdue invoice reminder", "Router restart"}
+    pool = connection_pool()
+    maria = await pool.fetchval(
+        "SELECT c.id FROM conversation c JOIN contact ct ON ct.id = c.contact"
+        " WHERE ct.name = 'Maria Jensen' ORDER BY c.id LIMIT 1"
+    )
+    reminder = next(m for m in macros if m["name"] == "Overdue invoice reminder")
+    csrf = login.json()["csrf_token"]
+    preview = await client.post(
+        f"/api/v1/macros/{reminder['id']}/preview",
+        json={"conversation_id": maria},
+        headers={"x-csrf-token": csrf},
+    )
+    assert preview.status_code == 200, preview.text
+    assert "mjensen" in preview.json()["text"] and "Alice Agent" in preview.json()["text"]
+    subscription = await pool.fetchrow("SELECT id, enabled FROM webhook_subscription")
+    assert subscription["enabled"] is False
+    statuses = await pool.fetch(
+        "SELECT status FROM webhook_delivery WHERE subscription = $1", subscription["id"]
+    )
+    assert {r["status"] for r in statuses} == {"succeeded", "failed"}

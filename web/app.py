@@ -31,6 +31,7 @@ from web.api import (
     events,
     inboxes,
     login,
+    macros,
     notifications,
     people,
     profile,
@@ -39,6 +40,7 @@ from web.api import (
     routing,
     sla,
     slack,
+    webhook_subscriptions,
 )
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
@@ -100,6 +102,8 @@ def create_app(
             *csat.handlers,
             *csat_page.handlers,
             *automation.handlers,
+            *macros.handlers,
+            *webhook_subscriptions.handlers,
             realtime.agent_socket,
             *widget.handlers,
             *crm_hooks.handlers,

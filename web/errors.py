@@ -93,6 +93,8 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.contacts.merge import InvalidMerge
     from hub.conversations.lifecycle import InvalidChange
     from hub.crm.sources import InvalidSource
+    from hub.macros.render import TemplateError
+    from hub.macros.store import InvalidMacro, MacroForbidden
     from hub.notifications.kinds import InvalidPreference
     from hub.notifications.mentions import InvalidMention
     from hub.notifications.slack import InvalidSlackConfig
@@ -101,6 +103,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.sla.policies import InvalidSla
     from hub.storage.attachments import AttachmentTooLarge
     from hub.system.crypto import SecretKeyMismatch
+    from hub.webhooks.subscriptions import InvalidSubscription
 
     def invalid_rule(request: Request[Any, Any, Any], exc: InvalidRule) -> Response[Any]:
         body = error_body(422, str(exc), "invalid_rule", {"path": exc.path})
@@ -138,4 +141,8 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidMention: handler(422, "invalid_mention"),
         InvalidSlackConfig: handler(422, "invalid_slack_config"),
         InvalidRule: invalid_rule,
+        InvalidMacro: handler(422, "invalid_macro"),
+        TemplateError: handler(422, "invalid_template"),
+        MacroForbidden: handler(403),
+        InvalidSubscription: handler(422, "invalid_webhook_subscription"),
     }

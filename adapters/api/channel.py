@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 import httpx
 import msgspec
 
-from adapters.api import netguard
 from hub.channels.contract import BaseAdapter, Outbound, PermanentSendError, TransientSendError
+from hub.system import netguard
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 3

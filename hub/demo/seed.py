@@ -32,6 +32,7 @@ from hub.demo.automation import mark_resolved_times, seed_demo_rules
 from hub.demo.crm import seed_demo_crm
 from hub.demo.csat import seed_demo_csat
 from hub.demo.history import load_history
+from hub.demo.macros import seed_macros_and_webhooks
 from hub.demo.merge_split import merge_and_split
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
@@ -284,6 +285,7 @@ async def load_demo() -> bool:
     await seed_demo_csat(inbox_ids)
     await mark_resolved_times()
     await _notifications(alice.id)
+    await seed_macros_and_webhooks(admin, team)
     return True
 
 

@@ -22,17 +22,20 @@ class InvalidReply(ValueError):
 async def create_reply(
     conversation_id: int,
     *,
-    agent: AgentInfo,
+    agent: AgentInfo | None,
     text: str,
     private: bool = False,
     attachments: Sequence[dict[str, Any]] = (),
     template: dict[str, Any] | None = None,
     limits: dict[str, Any] | None = None,
     mentions: Sequence[dict[str, Any]] = (),
+    origin: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Store a reply (`pending`) or a private note; the caller enqueues dispatch for replies.
 
-    `mentions` (checked by hub.notifications.mentions) are kept in a note's meta."""
+    `mentions` (checked by hub.notifications.mentions) are kept in a note's meta. Without an
+    agent the hub itself is the author (a macro run by automation); `origin` (what made it, e.g.
+    a macro and a rule) is kept in the meta too."""
     text = text.strip()
     if not text and not attachments and not template:
         raise InvalidReply("a message needs text, an attachment or a template")
@@ -51,6 +54,8 @@ async def create_reply(
     meta: dict[str, Any] = {"template": template} if template else {}
     if mentions:
         meta["mentions"] = list(mentions)
+    if origin:
+        meta["origin"] = origin
     async with connection_pool().acquire() as conn, conn.transaction():
         conv = await conn.fetchrow(
             "SELECT id, inbox, last_inbound_at FROM conversation WHERE id = $1 FOR UPDATE",
@@ -65,15 +70,16 @@ async def create_reply(
         message_id = await conn.fetchval(
             "INSERT INTO message (conversation, inbox, kind, direction, author_type, author_id, text, html, status,"
             " error, attempts, meta, created_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, 'agent', $5, $6, '', $7, '', 0, $8::jsonb, now(), now()) RETURNING id",
+            " VALUES ($1, $2, $3, $4, $9, $5, $6, '', $7, '', 0, $8::jsonb, now(), now()) RETURNING id",
             conversation_id,
             conv["inbox"],
             kind,
             None if private else "out",
-            agent.id,
+            agent.id if agent else None,
             text,
             status,
             msgspec.json.encode(meta).decode(),
+            "agent" if agent else "system",
         )
         for att in attachments:
             await conn.execute(
@@ -115,7 +121,12 @@ async def create_reply(
                     "data": conversation,
                 }
             )
-        emitted = await events.emit(conn, pending, actor_type="agent", actor_id=agent.id)
+        emitted = await events.emit(
+            conn,
+            pending,
+            actor_type="agent" if agent else "system",
+            actor_id=agent.id if agent else None,
+        )
     await events.publish(emitted)
     result: dict[str, Any] = message
     return result

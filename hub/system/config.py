@@ -79,6 +79,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # OIDC discovery, token and JWKS URLs on loopback/private addresses (a Keycloak inside the
     # network). Off, an admin-typed discovery URL cannot be used to probe the hub's network.
     allow_private_oidc_urls: bool = False
+    # Outgoing webhooks (hub.webhooks): attempts per delivery, the first retry's delay (doubling
+    # after each failure, at most an hour), failed deliveries in a row before a subscription is
+    # disabled, and how long one POST may take.
+    webhook_max_attempts: int = 8
+    webhook_retry_seconds: int = 10
+    webhook_disable_after: int = 5
+    webhook_timeout_seconds: int = 10
 
     @property
     def embedded_database(self) -> bool:
@@ -265,6 +272,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("require_2fa_roles", "HUB_REQUIRE_2FA_ROLES", _keys),
     Var("password_reset_seconds", "HUB_PASSWORD_RESET_SECONDS", _positive_int),
     Var("allow_private_oidc_urls", "HUB_ALLOW_PRIVATE_OIDC_URLS", _bool),
+    Var("webhook_max_attempts", "HUB_WEBHOOK_MAX_ATTEMPTS", _positive_int),
+    Var("webhook_retry_seconds", "HUB_WEBHOOK_RETRY_SECONDS", _positive_int),
+    Var("webhook_disable_after", "HUB_WEBHOOK_DISABLE_AFTER", _positive_int),
+    Var("webhook_timeout_seconds", "HUB_WEBHOOK_TIMEOUT_SECONDS", _positive_int),
 )
 
 

@@ -16,10 +16,10 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
-from adapters.api import netguard
 from hub.auth import oidc, reset
 from hub.auth.pending import audit_failure
 from hub.jobs.registry import enqueue
+from hub.system import netguard
 from hub.system.crypto import sign, verify
 from hub.system.services import current
 from web.api.auth import first_factor_done

@@ -20,6 +20,7 @@ from web.inbox import (
     conversation_pages,
     crm_pages,
     list_pages,
+    macro_pages,
     profile_pages,
     report_pages,
 )
@@ -57,6 +58,7 @@ router = Router(
         *profile_pages.handlers,
         *report_pages.handlers,
         *automation_pages.handlers,
+        *macro_pages.handlers,
     ],
     dependencies={"viewer": Provide(provide_viewer)},
     exception_handlers={

@@ -76,6 +76,7 @@ class Viewer:
             "may_use_api_keys": self.may(Permission.USE_API_KEYS),
             "may_view_reports": self.may(Permission.VIEW_REPORTS),
             "may_automate": self.may(Permission.MANAGE_AUTOMATION),
+            "may_manage_webhooks": self.may(Permission.MANAGE_WEBHOOKS),
             "availability": self.availability,
             **extra,
         }

@@ -3,6 +3,7 @@
 // reload and a session that ended mid-sentence).
 
 import { api, toast } from "./api.js";
+import { MacroPicker } from "./macros.js";
 import { Mentions } from "./mentions.js";
 
 const SAVE_DELAY_MS = 200;
@@ -31,6 +32,11 @@ export class Composer {
     this.templateSelect = document.getElementById("composer-template");
     this.templateFields = document.getElementById("composer-template-fields");
     this.mentions = new Mentions(form, this.text, { isNote: () => this.mode === "note" });
+    this.macros = new MacroPicker(this.text, {
+      conversationId: Number(form.dataset.conversationId),
+      isReply: () => this.mode === "reply" && !this.template,
+      onChange: () => this.update(),
+    });
     this.restore();
     this.install();
     this.renderTemplateFields();
@@ -178,7 +184,7 @@ export class Composer {
     const problem = this.problems();
     if (problem) return this.showError(problem);
     const template = this.template;
-    if (!text && !files.length && !template) return this.showError("Write something first.");
+    if (!text && !files.length && !template && !this.macros.current()) return this.showError("Write something first.");
     this.save();
     this.sending = true;
     this.update();
@@ -191,15 +197,22 @@ export class Composer {
         uploads.push({ upload: uploaded.upload });
       }
       const values = template ? this.templateValues() : [];
-      await api("POST", `/api/v1/conversations/${this.conversation.id}/messages`, {
-        text: template ? this.templateText(template, values) : text,
-        private: this.mode === "note",
-        ...(this.mode === "note" ? { mentions: this.mentions.current() } : {}),
-        attachments: uploads,
-        ...(template ? { template: { name: template.name, variables: values } } : {}),
-      });
+      const macro = !template && !uploads.length ? this.macros.current() : null;
+      if (macro) {
+        // The macro's reply, as the agent left the preview, and its actions.
+        await api("POST", `/api/v1/conversations/${this.conversation.id}/macros/${macro}`, { text });
+      } else {
+        await api("POST", `/api/v1/conversations/${this.conversation.id}/messages`, {
+          text: template ? this.templateText(template, values) : text,
+          private: this.mode === "note",
+          ...(this.mode === "note" ? { mentions: this.mentions.current() } : {}),
+          attachments: uploads,
+          ...(template ? { template: { name: template.name, variables: values } } : {}),
+        });
+      }
       this.text.value = "";
       this.mentions.reset();
+      this.macros.forget();
       this.files.value = "";
       if (this.templateSelect) this.templateSelect.value = "";
       this.renderTemplateFields();

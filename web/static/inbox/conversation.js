@@ -17,6 +17,8 @@ export class OpenConversation {
     this.scroller = document.getElementById("timeline");
     this.appending = null;
     this.appendAgain = false;
+    this.refreshing = new Map();
+    this.refreshAgain = new Set();
     this.headerTimer = 0;
     this.installActions();
     // "Load earlier" swaps its own button for older items: tidy after any settle (cheap).
@@ -80,10 +82,28 @@ export class OpenConversation {
     return this.appending;
   }
 
+  // Serialised per message, like append(): two fetches in flight for one item swap into the
+  // same element, and whichever answer lands second is lost (a reply stuck at "sending" after
+  // its "sent" came in). An update during a fetch fetches once more afterwards.
   async refreshMessage(messageId) {
+    if (this.refreshing.has(messageId)) {
+      this.refreshAgain.add(messageId);
+      return this.refreshing.get(messageId);
+    }
     const item = document.getElementById(`m-${messageId}`);
-    if (!item) return; // not loaded (an older page): nothing to update
-    await htmx.ajax("GET", `/inbox/messages/${messageId}`, { target: item, swap: "outerHTML" });
+    if (!item) {
+      // Being appended right now, from a fetch made before this update: look again after it.
+      if (this.appending) return this.appending.then(() => this.refreshMessage(messageId));
+      return; // not loaded (an older page): nothing to update
+    }
+    const done = htmx
+      .ajax("GET", `/inbox/messages/${messageId}`, { target: item, swap: "outerHTML" })
+      .finally(() => {
+        this.refreshing.delete(messageId);
+        if (this.refreshAgain.delete(messageId)) this.refreshMessage(messageId);
+      });
+    this.refreshing.set(messageId, done);
+    return done;
   }
 
   // After a merge, unmerge or split the rows of the timeline changed, not only its end.

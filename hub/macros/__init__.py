@@ -1,0 +1,1 @@
+"""Macros: saved replies with variables and actions (docs/macros.md)."""

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: subscriptions, signed deliveries with retries, the delivery log (docs/webhooks.md)."""
