@@ -35,8 +35,10 @@ from web.api import (
 )
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
+from web.headers import add_security_headers
 from web.logs import configure as configure_logging
 from web.metrics import metrics_middleware
+from web.openapi_ui import VendoredSwaggerPlugin
 from web.proxies import forwarded_for
 from web.security import provide_principal
 
@@ -96,7 +98,11 @@ def create_app(
         ],
         dependencies={"principal": Provide(provide_principal)},
         lifespan=[lifespan],
-        middleware=[forwarded_for(settings.trusted_proxies), metrics_middleware],
+        before_send=[add_security_headers],
+        middleware=[
+            forwarded_for(settings.trusted_proxies),
+            metrics_middleware,
+        ],
         exception_handlers={
             **domain_handlers(),
             HTTPException: http_exception_handler,
@@ -105,7 +111,12 @@ def create_app(
         # Uploads up to the attachment limit, plus room for multipart framing or base64.
         request_max_body_size=settings.attachment_max_bytes * 4 // 3 + 1024 * 1024,
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(title="Hub API", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Hub API",
+            version="1",
+            path="/schema",
+            render_plugins=[VendoredSwaggerPlugin()],
+        ),
         logging_config=None,  # web.logs configures logging once for the process
         debug=False,
     )
