@@ -41,6 +41,7 @@ from web.metrics import metrics_middleware
 from web.openapi_ui import VendoredSwaggerPlugin
 from web.proxies import forwarded_for
 from web.security import provide_principal
+from web.widget import limits
 
 HERE = Path(__file__).parent
 
@@ -54,6 +55,12 @@ def create_app(
     """Build the app. The worker runs in-process when there is no Redis (or when asked to)."""
     settings = settings or load_settings()
     with_worker = settings.redis_url is None if run_worker is None else run_worker
+    limits.configure(
+        widget_burst=settings.widget_rate_burst,
+        widget_per_second=settings.widget_rate_per_second,
+        webhook_burst=settings.webhook_rate_burst,
+        webhook_per_second=settings.webhook_rate_per_second,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -66,6 +66,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_password: str = ""
     smtp_from: str = ""
     notify_email_minutes: int = 10
+    # Requests per client address (per web process): a burst, then a steady rate per second.
+    webhook_rate_burst: int = 600
+    webhook_rate_per_second: int = 100
+    widget_rate_burst: int = 300
+    widget_rate_per_second: int = 20
 
     @property
     def embedded_database(self) -> bool:
@@ -228,6 +233,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("smtp_password", "HUB_SMTP_PASSWORD", str, True),
     Var("smtp_from", "HUB_SMTP_FROM", _email),
     Var("notify_email_minutes", "HUB_NOTIFY_EMAIL_MINUTES", _positive_int),
+    Var("webhook_rate_burst", "HUB_WEBHOOK_RATE_BURST", _positive_int),
+    Var("webhook_rate_per_second", "HUB_WEBHOOK_RATE_PER_SECOND", _positive_int),
+    Var("widget_rate_burst", "HUB_WIDGET_RATE_BURST", _positive_int),
+    Var("widget_rate_per_second", "HUB_WIDGET_RATE_PER_SECOND", _positive_int),
 )
 
 
