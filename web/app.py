@@ -11,7 +11,6 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusController
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -36,8 +35,10 @@ from web.api import (
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
 from web.headers import add_security_headers
+from web.input_errors import input_handlers
 from web.logs import configure as configure_logging
-from web.metrics import metrics_middleware
+from web.metrics import MetricsController, metrics_middleware
+from web.openapi_doc import document_errors
 from web.openapi_ui import VendoredSwaggerPlugin
 from web.proxies import forwarded_for
 from web.security import provide_principal
@@ -72,12 +73,12 @@ def create_app(
             await realtime.relay.stop()
             await services.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ops.health,
             ops.ready,
             ops.queue_check,
-            PrometheusController,
+            MetricsController,
             auth_api.login,
             auth_api.logout,
             auth_api.me,
@@ -112,6 +113,7 @@ def create_app(
         ],
         exception_handlers={
             **domain_handlers(),
+            **input_handlers(),
             HTTPException: http_exception_handler,
             Exception: internal_error_handler,
         },
@@ -127,6 +129,8 @@ def create_app(
         logging_config=None,  # web.logs configures logging once for the process
         debug=False,
     )
+    document_errors(app)
+    return app
 
 
 def create_app_from_env() -> Litestar:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -83,3 +84,10 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
                 errors.inc()
 
     return middleware
+
+
+class MetricsController(PrometheusController):
+    """GET /metrics in Prometheus' text format; outside the OpenAPI document, which would
+    otherwise describe it as JSON (Litestar's controller declares no media type)."""
+
+    include_in_schema = False
