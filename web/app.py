@@ -44,10 +44,15 @@ from web.api import (
 )
 from web.api import auth as auth_api
 from web.errors import domain_handlers, http_exception_handler, internal_error_handler
+from web.headers import add_security_headers
+from web.input_errors import input_handlers
 from web.logs import configure as configure_logging
 from web.metrics import MetricsController, metrics_middleware
+from web.openapi_doc import document_errors
+from web.openapi_ui import VendoredSwaggerPlugin
 from web.proxies import forwarded_for, record_origin
 from web.security import authorize, provide_principal
+from web.widget import limits
 
 HERE = Path(__file__).parent
 
@@ -61,6 +66,12 @@ def create_app(
     """Build the app. The worker runs in-process when there is no Redis (or when asked to)."""
     settings = settings or load_settings()
     with_worker = settings.redis_url is None if run_worker is None else run_worker
+    limits.configure(
+        widget_burst=settings.widget_rate_burst,
+        widget_per_second=settings.widget_rate_per_second,
+        webhook_burst=settings.webhook_rate_burst,
+        webhook_per_second=settings.webhook_rate_per_second,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -72,7 +83,7 @@ def create_app(
             await realtime.relay.stop()
             await services.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ops.health,
             ops.ready,
@@ -117,19 +128,28 @@ def create_app(
         dependencies={"principal": Provide(provide_principal)},
         guards=[authorize],  # every route's declared permission (web.security)
         lifespan=[lifespan],
+        before_send=[add_security_headers],
         middleware=[forwarded_for(settings.trusted_proxies), record_origin, metrics_middleware],
         exception_handlers={
             **domain_handlers(),
+            **input_handlers(),
             HTTPException: http_exception_handler,
             Exception: internal_error_handler,
         },
         # Uploads up to the attachment limit, plus room for multipart framing or base64.
         request_max_body_size=settings.attachment_max_bytes * 4 // 3 + 1024 * 1024,
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(title="Hub API", version="1", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Hub API",
+            version="1",
+            path="/schema",
+            render_plugins=[VendoredSwaggerPlugin()],
+        ),
         logging_config=None,  # web.logs configures logging once for the process
         debug=False,
     )
+    document_errors(app)
+    return app
 
 
 def create_app_from_env() -> Litestar:

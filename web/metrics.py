@@ -87,7 +87,9 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
 
 
 class MetricsController(PrometheusController):
-    """GET /metrics, unauthenticated for the scraper: keep it off the public internet
-    (docs/deploy.md)."""
+    """GET /metrics in Prometheus' text format, unauthenticated for the scraper: keep it off the
+    public internet (docs/deploy.md). Outside the OpenAPI document, which would otherwise describe
+    it as JSON (Litestar's controller declares no media type)."""
 
     opt = {"access": "public"}
+    include_in_schema = False

@@ -28,6 +28,8 @@ from hub.ingest import pipeline, rawpayloads
 from hub.outbox import delivery
 from hub.system.services import current
 from web.errors import error_body
+from web.security import client_ip
+from web.widget import limits
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,16 @@ async def _adapter(inbox_id: int, path: str) -> BaseAdapter:
 
 
 async def handle(request: Request[Any, Any, Any], inbox_id: int) -> Response[Any]:
+    # Before anything costs work: a flood from one address is answered 429 with Retry-After
+    # (providers retry later, so nothing is lost).
+    wait = limits.WEBHOOKS_PER_IP.take(client_ip(request))
+    if wait:
+        seconds = max(1, round(wait + 0.5))
+        return Response(
+            error_body(429, f"too many requests; try again in {seconds} s", "rate_limited"),
+            status_code=429,
+            headers={"Retry-After": str(seconds)},
+        )
     body = await request.body()
     try:
         adapter = await _adapter(inbox_id, request.url.path)

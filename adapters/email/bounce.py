@@ -14,7 +14,7 @@ from email.policy import compat32
 
 from adapters.email import headers as hdr
 
-_OUR_ID = re.compile(r"conversation/\d+/messages/\d+@[\w.-]+")
+_OUR_ID = re.compile(r"conversation/\d+/messages/\d+(?:\.[0-9a-f]+)?@[\w.-]+")
 _HEADER_ID = re.compile(r"(?im)^message-id:\s*(<[^>\r\n]+>)")
 
 

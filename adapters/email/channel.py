@@ -186,7 +186,10 @@ class EmailChannel(BaseAdapter):
             token=token,
             references=references,
             roots=roots,
+            secret_key=_secret_key(),
             auto_reply=bool((message.template or {}).get("auto_reply")),
         )
         await smtp.send(mail, cfg)
-        return compose.message_id(message.conversation_id, message.message_id, cfg.domain)
+        return compose.message_id(
+            message.conversation_id, message.message_id, cfg.domain, _secret_key()
+        )

@@ -15,6 +15,7 @@ from adapters.email import survey
 from adapters.email.config import EmailConfig
 from adapters.email.threading_hints import reply_address
 from hub.channels.contract import Outbound
+from hub.system.crypto import sign
 
 _REPLY_PREFIX = re.compile(
     r"^\s*((re|aw|sv|fw|fwd|wg|tr|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE
@@ -22,9 +23,14 @@ _REPLY_PREFIX = re.compile(
 _ANY_REF = re.compile(r"\s*\[#\d+\]\s*")
 
 
-def message_id(conversation_id: int, message_id: int, domain: str) -> str:
-    """Our Message-ID (without <>): it names the conversation, so replies and bounces match."""
-    return f"conversation/{conversation_id}/messages/{message_id}@{domain}"
+def message_id(conversation_id: int, message_id: int, domain: str, secret_key: str) -> str:
+    """Our Message-ID (without <>). Replies and bounces are matched by looking it up among the
+    stored provider ids, so it only has to be unique and recognisable. The MAC makes it
+    unguessable: a forged In-Reply-To cannot push mail into someone else's conversation by
+    counting. It is derived, not random, so a retried send carries the same Message-ID and the
+    recipient's mail client sees one message."""
+    mac = sign(secret_key, "email-message-id", f"{conversation_id}/{message_id}".encode())[:32]
+    return f"conversation/{conversation_id}/messages/{message_id}.{mac}@{domain}"
 
 
 def subject_for(ref: int, subject: str) -> str:
@@ -45,6 +51,7 @@ def build(
     *,
     token: str,
     references: list[str],
+    secret_key: str,
     roots: Sequence[str] = (),
     auto_reply: bool = False,
 ) -> EmailMessage:
@@ -56,7 +63,7 @@ def build(
     mail["Subject"] = subject_for(message.conversation_ref, message.subject)
     mail["Date"] = format_datetime(localtime())
     mail["Message-ID"] = (
-        f"<{message_id(message.conversation_id, message.message_id, config.domain)}>"
+        f"<{message_id(message.conversation_id, message.message_id, config.domain, secret_key)}>"
     )
     if config.plus_addressing:
         mail["Reply-To"] = reply_address(config.address, token)

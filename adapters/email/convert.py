@@ -22,13 +22,15 @@ from hub.channels.contract import (
 )
 from hub.contacts.identities import InvalidIdentity, normalise_address
 from hub.conversations import threading as hub_threading
+from hub.ingest import rawpayloads
 
 log = logging.getLogger(__name__)
 
 UNKNOWN_SENDER = "unknown-sender@unknown.invalid"
 UNPARSEABLE_TEXT = "This email could not be parsed; the original is attached."
-_OUR_ID = re.compile(r"^conversation/\d+/messages/\d+@")
+_OUR_ID = re.compile(r"^conversation/\d+/messages/\d+(?:\.[0-9a-f]+)?@")
 _RAW_MSGID = re.compile(rb"(?im)^message-id:[ \t]*<([^<>\s]+)>")
+_ROBOT_SENDERS = {"mailer-daemon", "postmaster", "mail-daemon"}
 _RAW_FROM = re.compile(rb"(?im)^from:[^\r\n]*?([\w.+'-]+@[\w-]+(?:\.[\w-]+)+)")
 
 
@@ -48,6 +50,18 @@ def _address(address: str) -> str:
         return normalise_address("email", address)
     except InvalidIdentity:
         return UNKNOWN_SENDER
+
+
+def automatic_reason(parsed: ParsedEmail, address: str) -> str:
+    """Why a message is automatic mail (RFC 3834 and the common non-standard markers), or ""."""
+    if parsed.bounce is not None:
+        return "a delivery status notification"
+    if address.split("@", 1)[0] in _ROBOT_SENDERS:
+        return f"sent by {address}"
+    # X-Auto-Response-Suppress asks *others* not to answer; people's mail carries it too.
+    if parsed.auto_reply and not parsed.auto_reply.startswith("X-Auto-Response-Suppress"):
+        return parsed.auto_reply
+    return ""
 
 
 def attachment_limit() -> int:
@@ -85,7 +99,7 @@ class Converter:
         if parsed is None:
             return [self.unparseable(raw)]
         try:
-            return await self._items(parsed, recent)
+            return await self._items(raw, parsed, recent)
         except Exception:
             log.exception(
                 "inbox %s: message %s could not be converted", self.inbox_id, parsed.message_id
@@ -93,7 +107,7 @@ class Converter:
             return [self.unparseable(raw)]
 
     async def _items(
-        self, parsed: ParsedEmail, recent: threading_hints.Recent | None
+        self, raw: bytes, parsed: ParsedEmail, recent: threading_hints.Recent | None
     ) -> list[Inbound | DeliveryUpdate]:
         address = _address(parsed.from_address)
         if self.is_own(address):
@@ -127,6 +141,18 @@ class Converter:
             sender=sender,
             recent=recent,
         )
+        reason = automatic_reason(parsed, address)
+        if reason and hints.new_conversation:
+            # An auto-reply or bounce that continues nothing would open a conversation nobody
+            # needs (and an auto-reply war with another robot): kept verbatim, not opened.
+            await rawpayloads.keep_once(
+                inbox_id=self.inbox_id,
+                channel="email",
+                headers={"content-type": "message/rfc822"},
+                body=raw,
+                error=f"automatic mail ({reason}) that continues no conversation",
+            )
+            return []
         return [self.inbound(parsed, sender, hints)]
 
     def inbound(self, parsed: ParsedEmail, sender: Identity, hints: ThreadHints) -> Inbound:

@@ -152,11 +152,11 @@ class TwilioChannel(BaseAdapter):
         trusted = settings.origin(ref.ref) == settings.origin(self.config["api_base_url"]) or (
             urlsplit(ref.ref).hostname or ""
         ).endswith(".twilio.com")
-        auth = (
-            httpx.BasicAuth(self.config["account_sid"], self.config["auth_token"])
-            if trusted
-            else None
-        )
+        if not trusted:
+            # A signed webhook naming another host is forged or misconfigured; fetching it would
+            # let the payload point the hub at its own network (SSRF). Kept as media_failed.
+            raise media.MediaError("the media URL is not on Twilio's (or the configured) host")
+        auth = httpx.BasicAuth(self.config["account_sid"], self.config["auth_token"])
         async with httpx.AsyncClient(timeout=media.FETCH_TIMEOUT) as client:
             return await media.download(
                 client, ref.ref, auth=auth, limit=media.size_limit(self.max_attachment_bytes)

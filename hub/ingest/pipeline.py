@@ -74,6 +74,24 @@ async def prepare(
             # The message itself must not be refused (a provider would retry it forever).
             dropped.append({"filename": att.filename, "size": exc.size, "reason": str(exc)})
             continue
+        except OSError as exc:
+            # Disk full, read-only or gone: the message is kept (a provider cannot resend the
+            # file once we acknowledged), the file is marked missing, and the operator told.
+            log.error(
+                "attachment %r (%d bytes) of message %s in inbox %s NOT STORED, kept as missing:"
+                " cannot write to %s: %s",
+                att.filename,
+                len(att.data),
+                inbound.provider_message_id,
+                inbound.inbox_id,
+                attachments_dir,
+                exc,
+            )
+            reason = f"missing: the attachment store could not write it ({exc.strerror or exc})"
+            dropped.append(
+                {"filename": att.filename, "size": len(att.data), "reason": reason, "missing": True}
+            )
+            continue
         stored.append(
             {
                 "sha256": digest,

@@ -32,3 +32,21 @@ async def keep(
         "kept unprocessable %s payload %s for inbox %s: %s", channel, payload_id, inbox_id, error
     )
     return int(payload_id)
+
+
+async def keep_once(
+    *, inbox_id: int | None, channel: str, headers: dict[str, str], body: bytes, error: str
+) -> int:
+    """`keep`, unless the same payload was already kept for the same reason (a mailbox read
+    again after a crash offers the same message twice; it is kept once)."""
+    existing = await connection_pool().fetchval(
+        "SELECT id FROM raw_payload WHERE inbox IS NOT DISTINCT FROM $1 AND channel = $2"
+        " AND error = $3 AND body = $4 LIMIT 1",
+        inbox_id,
+        channel,
+        error[:2000],
+        body,
+    )
+    if existing is not None:
+        return int(existing)
+    return await keep(inbox_id=inbox_id, channel=channel, headers=headers, body=body, error=error)

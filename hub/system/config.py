@@ -86,6 +86,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_retry_seconds: int = 10
     webhook_disable_after: int = 5
     webhook_timeout_seconds: int = 10
+    # Requests per client address (per web process): a burst, then a steady rate per second.
+    webhook_rate_burst: int = 600
+    webhook_rate_per_second: int = 100
+    widget_rate_burst: int = 300
+    widget_rate_per_second: int = 20
 
     @property
     def embedded_database(self) -> bool:
@@ -276,6 +281,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("webhook_retry_seconds", "HUB_WEBHOOK_RETRY_SECONDS", _positive_int),
     Var("webhook_disable_after", "HUB_WEBHOOK_DISABLE_AFTER", _positive_int),
     Var("webhook_timeout_seconds", "HUB_WEBHOOK_TIMEOUT_SECONDS", _positive_int),
+    Var("webhook_rate_burst", "HUB_WEBHOOK_RATE_BURST", _positive_int),
+    Var("webhook_rate_per_second", "HUB_WEBHOOK_RATE_PER_SECOND", _positive_int),
+    Var("widget_rate_burst", "HUB_WIDGET_RATE_BURST", _positive_int),
+    Var("widget_rate_per_second", "HUB_WIDGET_RATE_PER_SECOND", _positive_int),
 )
 
 

@@ -75,8 +75,11 @@ async def test_reply_carries_threading_headers_and_attachments(
     pool = engine().pool
     assert pool is not None
     ref = await pool.fetchval("SELECT ref FROM conversation WHERE id = $1", conversation_id)
-    our_id = f"conversation/{conversation_id}/messages/{reply['id']}@example.com"
-    assert msg["Message-ID"] == f"<{our_id}>"
+    our_id = msg["Message-ID"].strip().strip("<>")  # folded: it is longer than a line
+    prefix = f"conversation/{conversation_id}/messages/{reply['id']}."
+    # Unguessable: a 128-bit MAC, not only the conversation's and the message's numbers.
+    assert our_id.startswith(prefix) and our_id.endswith("@example.com"), our_id
+    assert len(our_id.removeprefix(prefix).removesuffix("@example.com")) == 32
     assert msg["From"] == "Alice Agent <support@example.com>"
     assert msg["To"] == "Ann Customer <ann@customer.example>"
     assert msg["Subject"] == f"[#{ref}] Router is down"

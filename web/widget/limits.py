@@ -59,6 +59,10 @@ class TokenBuckets:
     def reset(self) -> None:
         self._buckets.clear()
 
+    def configure(self, capacity: float, per_second: float) -> None:
+        self.capacity, self.per_second = capacity, per_second
+        self._buckets.clear()
+
 
 # Sessions create contacts: few per address. An office behind one NAT still gets 30 at once.
 SESSIONS_PER_IP = TokenBuckets(30, 0.5)
@@ -69,6 +73,9 @@ TYPING_PER_VISITOR = TokenBuckets(3, 1.0)  # excess typing notices are dropped, 
 READS_PER_VISITOR = TokenBuckets(20, 2.0)
 CONNECTS_PER_IP = TokenBuckets(120, 20.0)
 REQUESTS_PER_IP = TokenBuckets(300, 20.0)  # every widget API call, reads included
+# Provider webhooks per sending address: providers send from few addresses, so this is wide; it
+# stops a flood of forged deliveries (each costs a signature check and a database read).
+WEBHOOKS_PER_IP = TokenBuckets(600, 100.0)
 ALL = (
     REQUESTS_PER_IP,
     SESSIONS_PER_IP,
@@ -78,4 +85,13 @@ ALL = (
     TYPING_PER_VISITOR,
     READS_PER_VISITOR,
     CONNECTS_PER_IP,
+    WEBHOOKS_PER_IP,
 )
+
+
+def configure(
+    *, widget_burst: int, widget_per_second: int, webhook_burst: int, webhook_per_second: int
+) -> None:
+    """Apply the operator's figures (HUB_WIDGET_RATE_*, HUB_WEBHOOK_RATE_*) when an app starts."""
+    REQUESTS_PER_IP.configure(widget_burst, widget_per_second)
+    WEBHOOKS_PER_IP.configure(webhook_burst, webhook_per_second)

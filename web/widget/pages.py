@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import html
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,13 +45,36 @@ async def widget_script(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(body, media_type="application/javascript; charset=utf-8", headers=headers)
 
 
-_PAGE = """<!doctype html>
+_STYLE = "body{font:16px system-ui,sans-serif;margin:2rem;color:#222}"
+_PAGE = (
+    """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
-<style>body{{font:16px system-ui,sans-serif;margin:2rem;color:#222}}</style></head>
+<style>"""
+    + _STYLE.replace("{", "{{").replace("}", "}}")
+    + """</style></head>
 <body><h1>{title}</h1><p>{text}</p>{script}</body></html>
 """
+)
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+@cache
+def _csp() -> str:
+    """This page's policy: its own style and the widget's (its shadow root's one <style>) are
+    allowed by their hashes, so the policy has no 'unsafe-inline'."""
+    source = SCRIPT.read_text()
+    statement = source.split("var css = ", 1)[1].split(";\n", 1)[0]
+    widget_css = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', statement))
+    return (
+        "default-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:;"
+        f" style-src 'self' {_sha256(_STYLE)} {_sha256(widget_css)}; frame-ancestors 'none';"
+        " base-uri 'none'; object-src 'none'"
+    )
 
 
 @get("/widget/continue", include_in_schema=False, access="public")
@@ -63,7 +88,12 @@ async def continue_chat(t: str = "") -> Response[str]:
             text="Open the chat on the website to write to us again.",
             script="",
         )
-        return Response(page, status_code=410, media_type="text/html; charset=utf-8")
+        return Response(
+            page,
+            status_code=410,
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": _csp()},
+        )
     script = (
         f'<script src="/widget.js" data-inbox="{html.escape(inbox.public_token)}"'
         f' data-resume="{html.escape(t)}" data-open="true" async></script>'
@@ -73,5 +103,9 @@ async def continue_chat(t: str = "") -> Response[str]:
     return Response(
         page,
         media_type="text/html; charset=utf-8",
-        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+        headers={
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": _csp(),
+        },
     )
