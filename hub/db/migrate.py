@@ -17,6 +17,13 @@ async def migrate(dsn: str) -> list[str]:
     """Run every pending migration; returns the ids applied. Safe to call from several processes."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
+    from hub.db.engine import engine
+
+    # Piccolo's migrations run on its engine, not on `conn`: point it at this database, or it
+    # keeps the address of an earlier start in this process (a test's proxy, a previous DSN).
+    db = engine()
+    if db.pool is None:
+        db.config = {"dsn": dsn}
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
