@@ -104,6 +104,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.storage.attachments import AttachmentTooLarge
     from hub.system.crypto import SecretKeyMismatch
     from hub.webhooks.subscriptions import InvalidSubscription
+    from web.api.conversation_merge import MergedElsewhere
 
     def invalid_rule(request: Request[Any, Any, Any], exc: InvalidRule) -> Response[Any]:
         body = error_body(422, str(exc), "invalid_rule", {"path": exc.path})
@@ -128,6 +129,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidReply: handler(422, "invalid_reply"),
         InvalidSla: handler(422, "invalid_sla"),
         Conflict: handler(409, "conflict"),
+        MergedElsewhere: lambda request, exc: exc.response,
         InvalidPeople: handler(422, "invalid_input"),
         RoleInUse: handler(409, "role_in_use"),
         InvalidRole: handler(422, "invalid_role"),

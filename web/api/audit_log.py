@@ -34,7 +34,7 @@ async def list_audit_log(
     until: dt.datetime | None = Parameter(default=None, description="to (exclusive)"),
     before: int | None = Parameter(default=None, description="the next_before of a page"),
     limit: int = Parameter(default=50, ge=1, le=audit_log.PAGE_MAX),
-    format: str = Parameter(default="json", pattern="^(json|csv)$"),
+    format: str = Parameter(default="json", pattern="^(json|csv)$", include_in_schema=False),
 ) -> Any:
     """Who did what, when and from where, newest first. `?format=csv` streams every matching
     entry (paging ignored) as a CSV file; the export itself is audited."""

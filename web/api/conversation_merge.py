@@ -31,17 +31,26 @@ class MergeList(msgspec.Struct):
     items: list[dict[str, Any]]
 
 
-def redirect_if_merged(
-    request: Request[Any, Any, Any], conversation_id: int, target: int
-) -> Redirect | None:
-    """308 to the same path of the conversation that took this one's messages."""
+class MergedElsewhere(Exception):
+    """Raised by a handler whose conversation was merged: answered with a 308 to the target, so
+    the handler keeps its documented 200 schema (web.errors answers it)."""
+
+    def __init__(self, response: Redirect) -> None:
+        super().__init__("merged into another conversation")
+        self.response = response
+
+
+def redirect_if_merged(request: Request[Any, Any, Any], conversation_id: int, target: int) -> None:
+    """Raise a 308 to the same path of the conversation that took this one's messages."""
     if target == conversation_id:
-        return None
+        return
     path = request.url.path.replace(
         f"/conversations/{conversation_id}", f"/conversations/{target}", 1
     )
     query = f"?{request.url.query}" if request.url.query else ""
-    return Redirect(path + query, status_code=308, headers={"X-Hub-Merged-Into": str(target)})
+    raise MergedElsewhere(
+        Redirect(path + query, status_code=308, headers={"X-Hub-Merged-Into": str(target)})
+    )
 
 
 @post(

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
-from litestar.response import Redirect
 from msgspec import UNSET
 
 from hub.auth import access
@@ -116,12 +115,10 @@ async def list_conversations(
 )
 async def get_conversation(
     principal: Principal, conversation_id: int, request: Request[Any, Any, Any]
-) -> dict[str, Any] | Redirect:
+) -> dict[str, Any]:
     """One conversation; a merged one answers 308 to the conversation it was merged into."""
     target = await merged_target(principal, conversation_id)
-    moved = redirect_if_merged(request, conversation_id, target)
-    if moved:
-        return moved
+    redirect_if_merged(request, conversation_id, target)
     conversation = await listing.get_conversation(conversation_id)
     # The survey and its answer (None: never surveyed); read here, not in the SQL function that
     # every event's conversation JSON goes through.
@@ -200,13 +197,11 @@ async def list_messages(
     before: int | None = None,
     after: int | None = None,
     limit: int = Parameter(default=100, ge=1, le=500),
-) -> MessageList | Redirect:
+) -> MessageList:
     """The timeline (messages, notes and activity lines), oldest first; a merged
     conversation's answers 308 to its target's."""
     target = await merged_target(principal, conversation_id)
-    moved = redirect_if_merged(request, conversation_id, target)
-    if moved is not None:
-        return moved
+    redirect_if_merged(request, conversation_id, target)
     items = await listing.list_messages(conversation_id, before=before, after=after, limit=limit)
     return MessageList(items=items)
 

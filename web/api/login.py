@@ -72,7 +72,13 @@ def _cookie_state(request: Request[Any, Any, Any]) -> str:
     return state
 
 
-@get("/api/v1/auth/oidc/{key:str}/login", tags=["auth"], status_code=302, access="public")
+@get(
+    "/api/v1/auth/oidc/{key:str}/login",
+    tags=["auth"],
+    status_code=302,
+    access="public",
+    include_in_schema=False,  # a browser flow: redirects and login pages, not JSON
+)
 async def oidc_login(request: Request[Any, Any, Any], key: str) -> Response[Any]:
     """Start signing in with a provider: a redirect to it (`next`: where to go afterwards)."""
     settings = current().settings
@@ -100,7 +106,13 @@ def _refused(request: Request[Any, Any, Any], message: str) -> Response[str]:
     return response
 
 
-@get("/api/v1/auth/oidc/{key:str}/callback", tags=["auth"], status_code=302, access="public")
+@get(
+    "/api/v1/auth/oidc/{key:str}/callback",
+    tags=["auth"],
+    status_code=302,
+    access="public",
+    include_in_schema=False,  # a browser flow: redirects and login pages, not JSON
+)
 async def oidc_callback(request: Request[Any, Any, Any], key: str) -> Response[Any]:
     """Where the provider sends the browser back: sign in, then continue (or ask for the code)."""
     settings = current().settings
