@@ -25,7 +25,7 @@ async def test_swagger_ui_renders_offline(page: Page, base_url: str, problems: P
     # The operations list comes from /schema/openapi.json, rendered by the vendored bundle.
     await expect(
         page.locator(".opblock-summary-path", has_text="/api/v1/conversations").first
-    ).to_be_visible()
+    ).to_be_visible(timeout=30_000)  # a document of 200+ operations takes a while to lay out
     await expect(page.locator(".information-container .title")).to_contain_text("Hub API")
     assert foreign == []
     assert not problems.unexpected()

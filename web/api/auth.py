@@ -35,7 +35,7 @@ class LoginResult(msgspec.Struct):
     two_factor_required: bool = False
 
 
-class CodeBody(msgspec.Struct):
+class LoginCodeBody(msgspec.Struct):
     code: str
 
 
@@ -141,7 +141,9 @@ async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[Lo
 
 
 @post("/api/v1/auth/totp/verify", tags=["auth"], status_code=200, access="public")
-async def verify_code(request: Request[Any, Any, Any], data: CodeBody) -> Response[LoginResult]:
+async def verify_code(
+    request: Request[Any, Any, Any], data: LoginCodeBody
+) -> Response[LoginResult]:
     """The second step of a login: a code from the authenticator app, or a recovery code.
 
     Needs the pending-login cookie the first step set. Wrong codes are throttled like wrong

@@ -20,7 +20,7 @@ from web.realtime import relay
 from web.security import CSRF_COOKIE, SESSION_COOKIE, client_ip
 
 
-class CodeBody(msgspec.Struct):
+class EnrolCodeBody(msgspec.Struct):
     code: str
 
 
@@ -57,7 +57,7 @@ async def totp_enrol(principal: Principal) -> dict[str, str]:
 
 @post("/api/v1/auth/totp/confirm", tags=["auth"], status_code=200, access="authenticated")
 async def totp_confirm(
-    request: Request[Any, Any, Any], principal: Principal, data: CodeBody
+    request: Request[Any, Any, Any], principal: Principal, data: EnrolCodeBody
 ) -> dict[str, Any]:
     """The first code from the app turns two-factor on. The answer carries 10 recovery codes,
     shown this once (each works once instead of a code)."""
