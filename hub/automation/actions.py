@@ -6,7 +6,8 @@ events are the same; `origin` ({"rule", "name", "depth", "chain"}) rides on the 
 the rule in the timeline ("Rule 'VIP' set priority to high"). An action that fails is reported,
 and the rule's next actions still run.
 
-Replying with a macro and sending an outgoing webhook are wired in by those domains.
+Replying with a macro goes through hub.macros (rendered, sent by the outbox like an agent's
+reply); an outgoing webhook through hub.webhooks (a signed delivery, retried by its job).
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from hub.automation.context import Facts
 from hub.conversations import lifecycle
 from hub.conversations.lifecycle import Changes
 from hub.db.engine import connection_pool
+from hub.macros import store as macros
 from hub.notifications import store as notifications
+from hub.outbox.replies import InvalidReply
 from hub.realtime import events
 from hub.routing import assign
 from hub.sla import tracking
 from hub.system import clock
+from hub.webhooks import deliveries
 
 Result = dict[str, Any]
 
@@ -58,6 +62,10 @@ def describe(action: model.Action) -> str:
             return f"notify: {action.title}"
         case model.MarkSpam():
             return "mark as spam and close"
+        case model.ReplyMacro():
+            return f"reply with macro {action.macro_id}"
+        case model.SendWebhook():
+            return f"send webhook to subscription {action.subscription_id}"
     return model.tag_of(action)
 
 
@@ -136,6 +144,34 @@ async def _status(facts: Facts, action: model.SetStatus, origin: dict[str, Any])
     return f"status {action.status}"
 
 
+async def _reply_macro(facts: Facts, macro_id: int, origin: dict[str, Any]) -> str:
+    async with connection_pool().acquire() as conn:
+        try:
+            sent = await macros.apply_macro(conn, macro_id, facts.id, None, origin)
+        except InvalidReply as exc:  # e.g. WhatsApp's window is closed: skipped, and logged
+            await _line(facts, f"did not reply: {exc}", {"skipped": "reply_macro"}, origin)
+            return f"skipped: {exc}"
+    message = sent.get("message")
+    return f"replied (message {message['id']})" if message else "macro applied (no text)"
+
+
+async def _send_webhook(
+    facts: Facts, subscription_id: int, origin: dict[str, Any], event_id: int | None
+) -> str:
+    payload = {
+        "conversation_id": facts.id,
+        "rule": {"id": origin["rule"], "name": origin.get("name")},
+        "event_id": event_id,
+    }
+    async with connection_pool().acquire() as conn:
+        queued = await deliveries.publish(
+            conn, "automation.rule", payload, subscription_id=subscription_id
+        )
+    if not queued:
+        raise ValueError(f"webhook subscription {subscription_id} is missing or disabled")
+    return f"webhook queued to subscription {subscription_id}"
+
+
 async def perform(
     action: model.Action, facts: Facts, origin: dict[str, Any], event_id: int | None
 ) -> str:
@@ -204,6 +240,10 @@ async def perform(
             changes = Changes(status="closed")
             await lifecycle.update_conversation(facts.id, changes, actor=None, origin=origin)
             return "spam, closed"
+        case model.ReplyMacro():
+            return await _reply_macro(facts, action.macro_id, origin)
+        case model.SendWebhook():
+            return await _send_webhook(facts, action.subscription_id, origin, event_id)
     raise ValueError(f"unknown action {model.tag_of(action)}")
 
 

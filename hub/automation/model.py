@@ -300,6 +300,19 @@ class MarkSpam(_Struct, tag="mark_spam", kw_only=True):
     """Tag "spam" and close."""
 
 
+class ReplyMacro(_Struct, tag="reply_macro", kw_only=True):
+    """Send a macro's rendered reply (and run its actions), the hub as the author. Where the
+    channel refuses free text (WhatsApp outside its 24-hour window) the action is skipped."""
+
+    macro_id: int
+
+
+class SendWebhook(_Struct, tag="send_webhook", kw_only=True):
+    """Queue an `automation.rule` delivery to one outgoing webhook subscription."""
+
+    subscription_id: int
+
+
 Action = (
     AssignAgent
     | AssignTeam
@@ -312,6 +325,8 @@ Action = (
     | PrivateNote
     | Notify
     | MarkSpam
+    | ReplyMacro
+    | SendWebhook
 )
 
 

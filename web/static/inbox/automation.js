@@ -37,6 +37,8 @@ const ACTIONS = {
   private_note: { key: "text", kind: "text", hint: "note text" },
   notify: { key: "team_id", kind: "number", hint: "team id", title: true },
   mark_spam: { key: null },
+  reply_macro: { key: "macro_id", kind: "number", hint: "macro id" },
+  send_webhook: { key: "subscription_id", kind: "number", hint: "subscription id" },
 };
 
 function option(value) {
