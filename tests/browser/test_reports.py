@@ -16,7 +16,9 @@ DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 async def test_the_overview_draws_its_charts(page: Page, client: httpx.AsyncClient) -> None:
     assert await load_demo() is True
-    assert (await run_job("reports_rollup"))["applied"] > 500
+    # Up to date now; the in-process worker's cron (every 10 s) may have applied part already,
+    # so the count is checked on the page below, not on this run.
+    await run_job("reports_rollup")
     email, password = DEMO_LOGINS["admin"]
     await page.set_viewport_size({"width": 1280, "height": 900})
     page.set_default_navigation_timeout(60_000)
