@@ -27,8 +27,13 @@ from redis.asyncio import Redis
 from hub.system.config import Settings
 
 PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-# A Redis database per test run (1-15), so concurrent runs on one machine do not flush each other.
-REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
+# A Redis database per test run (1-15), so concurrent runs on one machine do not flush each other;
+# the parallel workers of one run (pytest-xdist: gw0, gw1, ...) get neighbouring ones.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_REDIS_DB = (
+    1 + (os.getppid() + int(_WORKER[2:])) % 15 if _WORKER.startswith("gw") else 1 + os.getpid() % 15
+)
+REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{_REDIS_DB}")
 
 TEST_DB = f"hub_test_{os.getpid()}"
 TEST_DSN = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + TEST_DB

@@ -5,8 +5,7 @@
 
 import Fuse from "../vendor/fuse.basic.min.mjs";
 import { api, toast } from "./api.js";
-
-const MAX_OPTIONS = 8;
+import { TriggerPicker } from "./picker.js";
 
 function describe(action) {
   switch (action.type) {
@@ -25,32 +24,18 @@ function describe(action) {
   }
 }
 
-export class MacroPicker {
+export class MacroPicker extends TriggerPicker {
   constructor(text, { conversationId, isReply, onChange }) {
-    this.text = text;
+    super(text, document.getElementById("macro-options"), { trigger: "/", prefix: "macro", enabled: isReply });
     this.conversationId = conversationId;
     this.isReply = isReply;
     this.onChange = onChange;
-    this.box = document.getElementById("macro-options");
     this.chip = document.getElementById("composer-macro");
     this.macros = null; // loaded on the first "/"
     this.fuse = null;
-    this.options = [];
-    this.active = 0;
-    this.chosen = null; // {macro, text}
-    if (!this.box) return;
-    text.addEventListener("input", () => this.update());
-    text.addEventListener("keydown", (event) => this.key(event), true);
-    text.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    this.chosen = null; // {macro}
     const clear = this.chip && this.chip.querySelector("button");
     if (clear) clear.addEventListener("click", () => this.forget());
-  }
-
-  // The "/partial" just before the caret, if any.
-  query() {
-    const before = this.text.value.slice(0, this.text.selectionStart);
-    const match = before.match(/(^|\s)\/([^\s/]{0,40})$/);
-    return match ? { start: before.length - match[2].length - 1, term: match[2] } : null;
   }
 
   async load() {
@@ -66,85 +51,33 @@ export class MacroPicker {
     });
   }
 
-  async update() {
-    const q = this.isReply() ? this.query() : null;
-    if (!q) return this.close();
+  // The agent's macros, fuzzily matched on name and body; null (closed) if they cannot be loaded.
+  async options(term) {
     try {
       await this.load();
     } catch (error) {
-      return this.close();
+      return null;
     }
-    if (!this.query()) return this.close(); // typed on while loading
-    const term = this.query().term;
-    this.options = (term ? this.fuse.search(term).map((r) => r.item) : this.macros).slice(0, MAX_OPTIONS);
-    this.active = 0;
-    this.render();
+    return term ? this.fuse.search(term).map((r) => r.item) : this.macros;
   }
 
-  render() {
-    if (!this.options.length) {
-      const li = document.createElement("li");
-      li.className = "mention-option muted";
-      li.textContent = this.macros.length ? "No macro matches" : "No macros yet";
-      this.box.replaceChildren(li);
-      this.box.hidden = false;
-      return;
-    }
-    this.box.replaceChildren(
-      ...this.options.map((macro, index) => {
-        const li = document.createElement("li");
-        li.role = "option";
-        li.id = `macro-option-${index}`;
-        li.className = "mention-option macro-option" + (index === this.active ? " active" : "");
-        li.setAttribute("aria-selected", String(index === this.active));
-        li.dataset.macroId = String(macro.id);
-        const name = document.createElement("strong");
-        name.textContent = macro.name;
-        const body = document.createElement("span");
-        body.className = "muted";
-        body.textContent = " " + macro.body.slice(0, 60);
-        li.append(name, body);
-        li.addEventListener("mousedown", (event) => {
-          event.preventDefault(); // keep the focus in the textarea
-          this.pick(macro);
-        });
-        return li;
-      }),
-    );
-    this.box.hidden = false;
-    this.text.setAttribute("aria-activedescendant", `macro-option-${this.active}`);
+  emptyText() {
+    return this.macros.length ? "No macro matches" : "No macros yet";
   }
 
-  close() {
-    if (!this.box) return;
-    this.box.hidden = true;
-    this.options = [];
-    this.text.removeAttribute("aria-activedescendant");
+  draw(li, macro) {
+    li.classList.add("macro-option");
+    li.dataset.macroId = String(macro.id);
+    const name = document.createElement("strong");
+    name.textContent = macro.name;
+    const body = document.createElement("span");
+    body.className = "muted";
+    body.textContent = " " + macro.body.slice(0, 60);
+    li.append(name, body);
   }
 
-  key(event) {
-    if (this.box.hidden) return;
-    if (event.key === "Escape") {
-      event.preventDefault();
-      return this.close();
-    }
-    if (!this.options.length) return;
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      event.preventDefault();
-      const step = event.key === "ArrowDown" ? 1 : -1;
-      this.active = (this.active + step + this.options.length) % this.options.length;
-      this.render();
-    } else if (event.key === "Enter" || event.key === "Tab") {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-      this.pick(this.options[this.active]);
-    }
-  }
-
-  async pick(macro) {
-    const q = this.query();
-    this.close();
-    if (!q) return;
+  // The server renders the macro on this conversation; its text replaces the "/partial".
+  async pick(macro, q) {
     let preview;
     try {
       preview = await api("POST", `/api/v1/macros/${macro.id}/preview`, { conversation_id: this.conversationId });
@@ -152,14 +85,9 @@ export class MacroPicker {
       if (error.status !== 401) toast(error.message);
       return;
     }
-    const value = this.text.value;
-    const end = q.start + 1 + q.term.length;
-    this.text.value = value.slice(0, q.start) + preview.text + value.slice(end);
-    const caret = q.start + preview.text.length;
-    this.text.setSelectionRange(caret, caret);
+    this.replace(q, preview.text);
     this.chosen = { macro };
     this.showChip();
-    this.text.dispatchEvent(new Event("input", { bubbles: true }));
     this.onChange();
   }
 
