@@ -28,8 +28,9 @@ from hub.channels.contract import (
     SignatureError,
 )
 from hub.db.engine import engine
-from hub.db.tables import Message, RawPayload
+from hub.db.tables import Inbox, Message, RawPayload
 from hub.ingest import polling
+from hub.system.crypto import encrypt_json
 from tests.conftest import admin_key
 
 QUEUED: list[dict[str, Any]] = []  # what the "provider" has for the next poll
@@ -244,3 +245,29 @@ async def test_inbox_lifecycle_hooks_and_refused_settings(client: httpx.AsyncCli
         await client.delete(f"/api/v1/inboxes/{inbox['id']}", headers=headers)
     ).status_code == 204
     assert inbox["id"] in EchoChannel.deleted
+
+
+async def test_an_inbox_left_half_configured_is_skipped_and_reported_once(
+    quiet_client: httpx.AsyncClient, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = quiet_client
+    headers = await admin_key(client)
+    polled = await _inbox(client, headers, poll=True)
+    # An email inbox without its SMTP host: the adapter refuses to load it.
+    broken = await Inbox.insert(
+        Inbox(
+            name="Half-configured",
+            channel="email",
+            config_encrypted=encrypt_json(settings.secret_key, {"address": "help@example.com"}),
+            public_token="half-configured",
+        )
+    ).returning(Inbox.id)
+    caplog.set_level("WARNING", logger="hub.ingest.polling")
+    for _ in range(3):  # three schedule ticks
+        ids = await polling.polling_inbox_ids(settings.secret_key, settings.public_url)
+        assert ids == [polled["id"]]
+    reports = [r for r in caplog.records if r.name == "hub.ingest.polling"]
+    assert [r.getMessage() for r in reports] == [
+        f"inbox {broken[0]['id']} is not polled: smtp_host is required to send replies"
+    ]
+    assert reports[0].exc_info is None  # a sentence for the admin, not a traceback

@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 _LOCK_SPACE = 0x4855_4300  # poll locks: this constant + inbox id
 
 
+# What each inbox's adapter last failed to load with: the schedule runs every minute, and an
+# inbox left half-configured is reported when its problem appears or changes, not every tick.
+_unloadable: dict[int, str] = {}
+
+
 async def polling_inbox_ids(secret_key: str, public_url: str) -> list[int]:
     pool = connection_pool()
     ids = []
@@ -33,9 +38,15 @@ async def polling_inbox_ids(secret_key: str, public_url: str) -> list[int]:
             adapter = await inboxes.adapter_for(
                 row["id"], secret_key=secret_key, public_url=public_url
             )
+        except ValueError as exc:  # its configuration is incomplete or invalid
+            if _unloadable.get(row["id"]) != str(exc):
+                log.warning("inbox %s is not polled: %s", row["id"], exc)
+            _unloadable[row["id"]] = str(exc)
+            continue
         except Exception:
             log.exception("cannot load the adapter of inbox %s", row["id"])
             continue
+        _unloadable.pop(row["id"], None)
         if adapter.wants_polling():
             ids.append(row["id"])
     return ids

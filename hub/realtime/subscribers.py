@@ -22,7 +22,7 @@ from hub.db.engine import connection_pool
 from hub.jobs.registry import enqueue
 from hub.realtime import events
 from hub.realtime.events import Event, decode_events
-from hub.system.services import current
+from hub.system.services import current, on_stop
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,19 @@ def nudge(_: int = 0) -> None:
 
 
 events.on_notice(nudge)
+
+
+async def _stop_nudges() -> None:
+    """Before the queue closes: a pending nudge is dropped (the worker's tick delivers what it
+    would have) and the enqueues already started are let finish, not failed on a closed pool."""
+    if _Nudge.timer is not None:
+        _Nudge.timer.cancel()
+        _Nudge.timer = None
+    if _Nudge.tasks:
+        await asyncio.gather(*_Nudge.tasks, return_exceptions=True)
+
+
+on_stop(_stop_nudges)
 
 
 class _Running:
