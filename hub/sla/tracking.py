@@ -246,8 +246,46 @@ async def set_policy(conversation_id: int, policy_id: int | None) -> dict[str, A
     return dict(emitted[-1].data)
 
 
+def _sql_type(column: str) -> str:
+    return (
+        "integer"
+        if column.endswith("_seconds")
+        else "text"
+        if column.endswith("_status")
+        else "timestamptz"
+    )
+
+
+# The sweep writes a whole batch's states in one statement (a tick where thousands of warnings
+# fall due at one opening hour cost a statement each, ~1.2 ms per alert, before).
+_UPDATE_MANY = (
+    "UPDATE conversation AS c SET sla_state = u.state, "
+    + ", ".join(f"{name} = u.{name}" for name in _COLUMNS)
+    + " FROM unnest($1::int[], $2::jsonb[], "
+    + ", ".join(f"${i}::{_sql_type(name)}[]" for i, name in enumerate(_COLUMNS, start=3))
+    + ") AS u(id, state, "
+    + ", ".join(_COLUMNS)
+    + ") WHERE c.id = u.id"
+)
+
+
+async def _write_many(conn: asyncpg.Connection, states: list[tuple[int, State]]) -> None:
+    values = [engine.columns(state) for _, state in states]
+    await conn.execute(
+        _UPDATE_MANY,
+        [cid for cid, _ in states],
+        [engine.encode(state) for _, state in states],
+        *([v[name] for v in values] for name in _COLUMNS),
+    )
+
+
 async def sweep(*, limit: int = 500) -> dict[str, int]:
-    """Turn due warnings and deadlines into events, once each; returns the counts."""
+    """Turn due warnings and deadlines into events, once each; returns the counts.
+
+    Each batch is four statements whatever its size: claim the due rows (SKIP LOCKED, so
+    concurrent sweeps split them), write their states, read the conversations' JSON for the
+    `conversation.updated` events, and emit. The claim and the state written in one transaction
+    make each alert happen once."""
     counts = {"warning": 0, "breached": 0}
     now = clock.now()
     while True:
@@ -259,11 +297,25 @@ async def sweep(*, limit: int = 500) -> dict[str, int]:
                 now,
                 limit,
             )
-            pending: list[dict[str, Any]] = []
+            states: list[tuple[int, State]] = []
+            alerted: list[tuple[asyncpg.Record, State, list[engine.Alert]]] = []
             for row in rows:
                 state = engine.decode(row["sla_state"])
                 alerts = engine.due_alerts(state, now)
-                await _write(conn, row["id"], state)
+                states.append((row["id"], state))
+                if alerts:
+                    alerted.append((row, state, alerts))
+            if states:
+                await _write_many(conn, states)
+            current: dict[int, Any] = {}
+            if alerted:
+                found = await conn.fetch(
+                    "SELECT id, hub_conversation_json(id) AS data FROM unnest($1::int[]) AS id",
+                    [row["id"] for row, _, _ in alerted],
+                )
+                current = {r["id"]: r["data"] for r in found}
+            pending: list[dict[str, Any]] = []
+            for row, state, alerts in alerted:
                 for alert in alerts:
                     counts[alert.kind] += 1
                     pending.append(
@@ -280,8 +332,16 @@ async def sweep(*, limit: int = 500) -> dict[str, int]:
                             },
                         }
                     )
-                if alerts:
-                    pending.append(await _updated_event(conn, row["id"], row["inbox"]))
+                data = msgspec.json.decode(current[row["id"]])
+                data["changed"] = {"sla": True}
+                pending.append(
+                    {
+                        "type": "conversation.updated",
+                        "conversation": row["id"],
+                        "inbox": row["inbox"],
+                        "data": data,
+                    }
+                )
             emitted = await events.emit(conn, pending)
         await events.publish(emitted)
         if len(rows) < limit:
