@@ -259,3 +259,50 @@ async def test_a_rule_with_bad_requirements_is_refused(client: httpx.AsyncClient
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"]["path"] == "actions[0].requirements"
+
+
+async def test_a_split_keeps_the_requirements_and_what_its_tags_brought(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await admin_key(client)
+    inbox = await make_api_inbox(client, headers)
+    await client.put(
+        "/api/v1/routing/tag-requirements",
+        json={"tags": {"fibre": ["product:fibre"]}},
+        headers=headers,
+    )
+    await client.put(
+        f"/api/v1/inboxes/{inbox['id']}/requirements",
+        json={"requirements": ["language:de"]},
+        headers=headers,
+    )
+    messages = []
+    for n in range(2):
+        response = await client.post(
+            f"/api/v1/inboxes/{inbox['id']}/messages",
+            json={
+                "external_id": unique("m"),
+                "sender": {"kind": "phone", "address": "+4534000001", "name": "Customer"},
+                "text": f"m{n}",
+            },
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        messages.append(response.json())
+    cid = messages[0]["conversation_id"]
+    assert messages[1]["conversation_id"] == cid
+    await client.post(
+        f"/api/v1/conversations/{cid}/tags", json={"tags": ["fibre"]}, headers=headers
+    )
+    split = await client.post(
+        f"/api/v1/conversations/{cid}/split",
+        json={"message_id": messages[1]["id"]},
+        headers=headers,
+    )
+    assert split.status_code == 201, split.text
+    new = await _row(split.json()["id"])
+    assert new["requirements"] == ["language:de", "product:fibre"]
+    assert new["tag_requirements"] == ["product:fibre"]
+    # The copied tag still takes its requirement with it when removed.
+    await client.delete(f"/api/v1/conversations/{split.json()['id']}/tags/fibre", headers=headers)
+    assert (await _row(split.json()["id"]))["requirements"] == ["language:de"]
