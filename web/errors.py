@@ -99,6 +99,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
     from hub.notifications.mentions import InvalidMention
     from hub.notifications.slack import InvalidSlackConfig
     from hub.outbox.replies import InvalidReply
+    from hub.routing.requirements import InvalidSkills
     from hub.routing.teams import Conflict
     from hub.sla.policies import InvalidSla
     from hub.storage.attachments import AttachmentTooLarge
@@ -129,6 +130,7 @@ def domain_handlers() -> dict[int | type[Exception], Any]:
         InvalidReply: handler(422, "invalid_reply"),
         InvalidSla: handler(422, "invalid_sla"),
         Conflict: handler(409, "conflict"),
+        InvalidSkills: handler(422, "invalid_skills"),
         MergedElsewhere: lambda request, exc: exc.response,
         InvalidPeople: handler(422, "invalid_input"),
         RoleInUse: handler(409, "role_in_use"),

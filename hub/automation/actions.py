@@ -27,7 +27,7 @@ from hub.macros import store as macros
 from hub.notifications import store as notifications
 from hub.outbox.replies import InvalidReply
 from hub.realtime import events
-from hub.routing import assign
+from hub.routing import assign, requirements
 from hub.sla import tracking
 from hub.system import clock
 from hub.webhooks import deliveries
@@ -64,6 +64,9 @@ def describe(action: model.Action) -> str:
             return "mark as spam and close"
         case model.ReplyMacro():
             return f"reply with macro {action.macro_id}"
+        case model.SetRequirements():
+            verb = "require" if action.mode == "replace" else "also require"
+            return f"{verb} {', '.join(action.requirements)}"
         case model.SendWebhook():
             return f"send webhook to subscription {action.subscription_id}"
     return model.tag_of(action)
@@ -155,6 +158,21 @@ async def _reply_macro(facts: Facts, macro_id: int, origin: dict[str, Any]) -> s
     return f"replied (message {message['id']})" if message else "macro applied (no text)"
 
 
+async def _requirements(facts: Facts, action: model.SetRequirements, origin: dict[str, Any]) -> str:
+    async with connection_pool().acquire() as conn, conn.transaction():
+        await conn.execute("SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", facts.id)
+        wanted = await requirements.change(conn, facts.id, action.requirements, mode=action.mode)
+        said = ", ".join(wanted) or "nothing"
+        # The line's conversation.updated event also starts a round for a waiting conversation.
+        emitted = await lifecycle.record_activity(
+            conn, facts.id, facts.inbox, [f"set the requirements to {said}"], actor=None,
+            changed={"requirements": wanted}, origin=origin,
+        )  # fmt: skip
+        emitted += await requirements.requeue_if_unfit(conn, facts.id, origin=origin)
+    await events.publish(emitted)
+    return f"requirements {said}"
+
+
 async def _send_webhook(
     facts: Facts, subscription_id: int, origin: dict[str, Any], event_id: int | None
 ) -> str:
@@ -242,6 +260,8 @@ async def perform(
             return "spam, closed"
         case model.ReplyMacro():
             return await _reply_macro(facts, action.macro_id, origin)
+        case model.SetRequirements():
+            return await _requirements(facts, action, origin)
         case model.SendWebhook():
             return await _send_webhook(facts, action.subscription_id, origin, event_id)
     raise ValueError(f"unknown action {model.tag_of(action)}")

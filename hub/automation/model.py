@@ -307,6 +307,14 @@ class ReplyMacro(_Struct, tag="reply_macro", kw_only=True):
     macro_id: int
 
 
+class SetRequirements(_Struct, tag="set_requirements", kw_only=True):
+    """Skills an agent needs to be assigned the conversation by a team's policy (hub.routing.
+    requirements): `replace` sets them, `add` keeps the inbox's and the tags' and adds these."""
+
+    requirements: Strings
+    mode: Literal["replace", "add"] = "add"
+
+
 class SendWebhook(_Struct, tag="send_webhook", kw_only=True):
     """Queue an `automation.rule` delivery to one outgoing webhook subscription."""
 
@@ -326,6 +334,7 @@ Action = (
     | Notify
     | MarkSpam
     | ReplyMacro
+    | SetRequirements
     | SendWebhook
 )
 

@@ -18,6 +18,7 @@ import re2
 
 from hub.automation import model
 from hub.automation.model import Leaf, Rule
+from hub.routing import requirements
 
 MAX_DEPTH = 8
 MAX_NODES = 200
@@ -188,6 +189,11 @@ def parse(raw: Any) -> tuple[Rule, Node]:
                 raise InvalidRule(
                     f"actions[{n}].snooze_minutes", "needed with status snoozed, and only then"
                 )
+        if isinstance(action, model.SetRequirements):
+            try:
+                requirements.clean(action.requirements)
+            except requirements.InvalidSkills as exc:
+                raise InvalidRule(f"actions[{n}].requirements", str(exc)) from None
         if isinstance(action, model.Notify) and not action.agent_ids and action.team_id is None:
             raise InvalidRule(f"actions[{n}]", "notify needs agent_ids or team_id")
     return rule, tree

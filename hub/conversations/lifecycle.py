@@ -16,6 +16,7 @@ from hub.auth.accounts import AgentInfo
 from hub.auth.permissions import Permission, allowed
 from hub.db.engine import connection_pool
 from hub.realtime import events
+from hub.routing import requirements
 
 
 class Status(StrEnum):
@@ -296,15 +297,24 @@ async def add_tags(
                 [r["tag"] for r in added],
             )
         ]
+        changed: dict[str, Any] = {"tags_added": names}
+        required = await requirements.tags_added(conn, conversation_id, names)
+        if required is not None:
+            changed["requirements"] = required
         emitted = await record_activity(
             conn,
             conversation_id,
             inbox,
             [f"added tag {', '.join(names)}"],
             actor=actor,
-            changed={"tags_added": names},
+            changed=changed,
             origin=origin,
         )
+        if required is not None:
+            by_agent = actor.id if actor else None
+            emitted += await requirements.requeue_if_unfit(
+                conn, conversation_id, by_agent=by_agent, origin=origin
+            )
         result = await _json(conn, conversation_id)
     await events.publish(emitted)
     return result
@@ -328,13 +338,17 @@ async def remove_tag(
         )
         if removed is None:
             raise NotFound(f"conversation {conversation_id} has no tag {name!r}")
+        changed: dict[str, Any] = {"tags_removed": [name]}
+        required = await requirements.tag_removed(conn, conversation_id, name)
+        if required is not None:
+            changed["requirements"] = required
         emitted = await record_activity(
             conn,
             conversation_id,
             inbox,
             [f"removed tag {name}"],
             actor=actor,
-            changed={"tags_removed": [name]},
+            changed=changed,
             origin=origin,
         )
         result = await _json(conn, conversation_id)

@@ -77,10 +77,12 @@ async def split(
                 "message_id: that would move every message; the conversation would be left empty"
             )
         new_id = await conn.fetchval(
+            # The tags are copied below, so what they required (hub.routing.requirements) too.
             "INSERT INTO conversation (inbox, contact, status, priority, subject, team, assignee,"
-            " unread_count, created_at, updated_at, last_message_at, meta)"
-            " SELECT inbox, contact, 'open', priority, subject, team, assignee, 0, now(), now(), now(),"
-            " jsonb_build_object('split_from', id) FROM conversation WHERE id = $1 RETURNING id",
+            " unread_count, created_at, updated_at, last_message_at, meta, requirements,"
+            " tag_requirements) SELECT inbox, contact, 'open', priority, subject, team, assignee, 0,"
+            " now(), now(), now(), jsonb_build_object('split_from', id), requirements,"
+            " tag_requirements FROM conversation WHERE id = $1 RETURNING id",
             conversation_id,
         )
         await conn.execute(

@@ -8,6 +8,7 @@ from typing import Any
 
 from hub.automation import rules
 from hub.db.engine import connection_pool
+from hub.routing import requirements
 
 DEMO_RULES: list[dict[str, Any]] = [
     {
@@ -52,7 +53,8 @@ DEMO_RULES: list[dict[str, Any]] = [
 
 
 async def seed_demo_rules() -> None:
-    """A Billing team and the rules above (call before the demo conversations are written)."""
+    """A Billing team, the rules above and a tag that routes by skill (call before the demo
+    conversations are written)."""
     pool = connection_pool()
     billing = await pool.fetchval("INSERT INTO team (name) VALUES ('Billing') RETURNING id")
     for rule in DEMO_RULES:
@@ -60,6 +62,12 @@ async def seed_demo_rules() -> None:
             {**a, "team_id": billing} if a["type"] == "assign_team" else a for a in rule["actions"]
         ]
         await rules.save_rule({**rule, "actions": actions})
+    # Routing by skill: a conversation tagged "fiber" needs an agent who knows the product;
+    # Alice (the first line's agent) does, so the demo's round robin still reaches her.
+    await requirements.set_tag_map({"fiber": ["product:fiber"]})
+    await pool.execute(
+        "UPDATE agent SET skills = '{language:en,product:fiber}' WHERE email = 'alice@example.com'"
+    )
 
 
 async def mark_resolved_times() -> None:

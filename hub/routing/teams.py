@@ -12,6 +12,7 @@ from hub.auth.accounts import AgentInfo
 from hub.conversations.lifecycle import InvalidChange
 from hub.db.engine import connection_pool
 from hub.realtime import events
+from hub.routing import requirements
 from hub.routing.assign import POLICIES, Move, assign
 
 
@@ -23,13 +24,6 @@ class TeamRouting(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     assignment: str | None = None  # manual | round_robin | least_loaded
     max_open: int | None = None  # per agent of this team; 0: never auto-assign
     unassign_on_away: bool | None = None
-
-
-def _skills(values: list[str]) -> list[str]:
-    cleaned = sorted({" ".join(v.strip().lower().split()) for v in values if v.strip()})
-    if any(len(v) > 60 for v in cleaned) or len(cleaned) > 50:
-        raise InvalidChange("skills are at most 50 names of at most 60 characters")
-    return cleaned
 
 
 async def configure_team(team_id: int, data: TeamRouting) -> dict[str, Any]:
@@ -65,7 +59,7 @@ async def set_member_capacity(team_id: int, agent_id: int, max_open: int | None)
 
 
 async def set_skills(agent_id: int, skills: list[str]) -> list[str]:
-    cleaned = _skills(skills)
+    cleaned = requirements.clean(skills)
     done = await connection_pool().fetchval(
         "UPDATE agent SET skills = $2 WHERE id = $1 RETURNING id", agent_id, cleaned
     )
@@ -74,16 +68,19 @@ async def set_skills(agent_id: int, skills: list[str]) -> list[str]:
     return cleaned
 
 
-async def set_requirements(conversation_id: int, requirements: list[str]) -> list[str]:
-    """Skills an agent needs to be assigned this conversation automatically."""
-    cleaned = _skills(requirements)
-    done = await connection_pool().fetchval(
-        "UPDATE conversation SET requirements = $2 WHERE id = $1 RETURNING id",
-        conversation_id,
-        cleaned,
-    )
-    if done is None:
-        raise NotFound(f"no conversation {conversation_id}")
+async def set_requirements(
+    conversation_id: int, skills: list[str], *, by_agent: int | None = None
+) -> list[str]:
+    """Skills an agent needs to be assigned this conversation automatically (replacing what the
+    inbox or tags brought: everything set here is explicit)."""
+    async with connection_pool().acquire() as conn, conn.transaction():
+        if not await conn.fetchval(
+            "SELECT true FROM conversation WHERE id = $1 FOR NO KEY UPDATE", conversation_id
+        ):
+            raise NotFound(f"no conversation {conversation_id}")
+        cleaned = await requirements.change(conn, conversation_id, skills)
+        emitted = await requirements.requeue_if_unfit(conn, conversation_id, by_agent=by_agent)
+    await events.publish(emitted)
     return cleaned
 
 

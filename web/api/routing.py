@@ -89,7 +89,9 @@ async def set_requirements(
 ) -> list[str]:
     """Skills an agent needs to receive this conversation automatically."""
     await access.check_conversation(principal.agent, conversation_id)
-    return await teams.set_requirements(conversation_id, data.requirements)
+    return await teams.set_requirements(
+        conversation_id, data.requirements, by_agent=principal.agent.id
+    )
 
 
 @post(
