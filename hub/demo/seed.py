@@ -34,6 +34,7 @@ from hub.demo.csat import seed_demo_csat
 from hub.demo.history import load_history
 from hub.demo.macros import seed_macros_and_webhooks
 from hub.demo.merge_split import merge_and_split
+from hub.demo.teams import seed_teams
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
 from hub.sla.hours import DAY_NAMES
@@ -279,7 +280,8 @@ async def load_demo() -> bool:
             await InboxMember.insert(InboxMember(inbox=row[0]["id"], agent=alice.id))
         made = [await _story(story, inbox_ids, agents, team, now) for story in STORIES]
     await merge_and_split(first=made[-3], second=made[-2], chatty=made[-1], admin=admin)
-    await seed_access(admin.id, inbox_ids)
+    bianca = await seed_access(admin.id, inbox_ids)
+    await seed_teams(team, bianca=bianca, sam=sam.id)
     # Past weeks for the reports (the rollup job picks their back-dated events up).
     await load_history(inbox_ids, [admin.id, alice.id], now)
     await seed_demo_csat(inbox_ids)
