@@ -56,8 +56,12 @@ async def get_agent(agent_id: int) -> dict[str, Any]:
     return dict(row) | {"skills": list(row["skills"])}
 
 
-async def invite(data: NewAgent, *, actor_id: int) -> tuple[dict[str, Any], str]:
-    """A new agent without a password, and the one-time token of their set-password link."""
+async def invite(
+    data: NewAgent, *, actor_id: int, link: bool = True
+) -> tuple[dict[str, Any], str | None]:
+    """A new agent without a password, and the one-time token of their set-password link
+    (none with `link=False`: the `send_invite` job makes one and mails it, so the token is never
+    in the queue)."""
     email = data.email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise InvalidPeople("email must be an email address")
@@ -75,17 +79,41 @@ async def invite(data: NewAgent, *, actor_id: int) -> tuple[dict[str, Any], str]
             )
         except asyncpg.UniqueViolationError:
             raise InvalidPeople(f"an agent with the email {email} exists already") from None
-        await conn.execute(
-            "INSERT INTO agent_invite (agent, token_sha256, expires_at) VALUES ($1, $2, $3)",
-            agent_id,
-            sha256_hex(token),
-            dt.datetime.now(dt.UTC) + dt.timedelta(days=INVITE_DAYS),
-        )
+        if link:
+            await _store_invite(conn, agent_id, token)
     await audit.record(
         "agent.invite", actor_id=actor_id, target_type="agent", target_id=agent_id,
         data={"email": email, "role": role},
     )  # fmt: skip
-    return await get_agent(agent_id), token
+    return await get_agent(agent_id), token if link else None
+
+
+async def _store_invite(conn: asyncpg.Connection, agent_id: int, token: str) -> None:
+    await conn.execute(
+        "INSERT INTO agent_invite (agent, token_sha256, expires_at) VALUES ($1, $2, $3)",
+        agent_id,
+        sha256_hex(token),
+        dt.datetime.now(dt.UTC) + dt.timedelta(days=INVITE_DAYS),
+    )
+
+
+async def new_invite_link(agent_id: int) -> tuple[str, str, str] | None:
+    """A fresh one-time token for an invited agent who has no password yet, replacing any unused
+    one (a retried mail must not leave two links that work); (token, email, name), or None."""
+    token = secrets.token_urlsafe(32)
+    async with connection_pool().acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT email, name FROM agent WHERE id = $1 AND active AND password_hash = ''"
+            " FOR UPDATE",
+            agent_id,
+        )
+        if row is None:
+            return None
+        await conn.execute(
+            "DELETE FROM agent_invite WHERE agent = $1 AND used_at IS NULL", agent_id
+        )
+        await _store_invite(conn, agent_id, token)
+    return token, row["email"], row["name"]
 
 
 async def set_password_with(token: str, password: str) -> dict[str, Any]:

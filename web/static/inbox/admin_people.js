@@ -1,4 +1,4 @@
-// The agents admin page: invite (the one-time link shown to copy), edit, deactivate and
+// The agents admin page: invite (mailed, or the one-time link shown to copy), edit, deactivate and
 // reactivate agents, their inbox access, teams with their routing settings, members and
 // capacities. Everything goes through the REST API; an answer it refuses (422, 403, 409) is
 // shown next to the form, and a change that worked reloads the page so every table agrees.
@@ -59,8 +59,11 @@ if (invite) {
         email: fields.email.value,
         role: fields.role.value,
       });
-      result.querySelector("[data-field=email]").textContent = answer.agent.email;
-      link.value = answer.invite_url;
+      for (const field of result.querySelectorAll("[data-field=email]")) field.textContent = answer.agent.email;
+      // Mailed (HUB_SMTP_* set): the link never reaches this page. Otherwise it is shown once.
+      link.value = answer.invite_url || "";
+      result.querySelector("[data-if=link]").hidden = answer.emailed;
+      result.querySelector("[data-if=emailed]").hidden = !answer.emailed;
       result.hidden = false;
       invite.reset();
       const row = document.createElement("tr");
