@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from hub.auth import accounts, totp
+from hub.auth import accounts
 from hub.auth.permissions import Role
 from hub.db.engine import engine
 from hub.db.tables import (
@@ -27,7 +27,7 @@ from hub.db.tables import (
     Team,
     TeamMember,
 )
-from hub.demo.access import BILLING_LOGIN, seed_access
+from hub.demo.access import BILLING_LOGIN, seed_access, two_factor
 from hub.demo.automation import mark_resolved_times, seed_demo_rules
 from hub.demo.crm import seed_demo_crm
 from hub.demo.csat import seed_demo_csat
@@ -233,12 +233,6 @@ STORIES = [
 ]
 
 
-async def _two_factor(agent_id: int, email: str, totp_secret: str, secret_key: str) -> None:
-    """Two-factor on, as if enrolled (no code spent: the first login may use the current one)."""
-    await totp.start_enrolment(agent_id, email, secret_key=secret_key, secret=totp_secret)
-    await Team.raw("UPDATE agent_totp SET confirmed_at = now() WHERE agent = {}", agent_id)
-
-
 async def load_demo() -> bool:
     """Create the demo agents, team, inboxes, contacts and conversations. False if present.
 
@@ -253,7 +247,7 @@ async def load_demo() -> bool:
     sam = await accounts.create_agent(
         *DEMO_LOGINS["supervisor"], name="Sam Supervisor", role=Role.SUPERVISOR
     )
-    await _two_factor(sam.id, sam.email, DEMO_TOTP_SECRETS["supervisor"], secret)
+    await two_factor(sam.id, sam.email, DEMO_TOTP_SECRETS["supervisor"], secret)
     agents = {admin.email: admin.id, alice.email: alice.id}
     now = dt.datetime.now(dt.UTC)
     await seed_demo_rules()  # before the conversations' events, so the rules run on them
