@@ -40,7 +40,6 @@ async def mail_client(
         smtp_port=sink[1],
         smtp_security="none",
         smtp_from="hub@example.com",
-        public_url="https://hub.example.com",
     )
     app: Litestar = create_app(configured, run_worker=True)
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
@@ -48,7 +47,7 @@ async def mail_client(
 
 
 async def test_the_invitation_is_mailed_and_its_link_works_once(
-    mail_client: httpx.AsyncClient, sink: tuple[SmtpSink, int]
+    mail_client: httpx.AsyncClient, sink: tuple[SmtpSink, int], settings: Settings
 ) -> None:
     received, _ = sink
     headers = await admin_key(mail_client)
@@ -62,7 +61,8 @@ async def test_the_invitation_is_mailed_and_its_link_works_once(
     assert mail.rcpt_tos == [email]
     assert mail.message["Subject"] == "[Hub] Your invitation"
     text = mail.message.get_content()
-    found = re.search(r"https://hub\.example\.com/set-password\?token=([\w-]+)", text)
+    base = re.escape(settings.public_url.rstrip("/"))
+    found = re.search(base + r"/set-password\?token=([\w-]+)", text)
     assert found, text
     password = "a long enough passphrase"
     first = await mail_client.post(
