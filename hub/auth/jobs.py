@@ -43,3 +43,29 @@ async def send_password_reset(ctx: Context, email: str, ip: str = "") -> bool:
     )
     await contract.mailer().send_text(smtp, email, name, "[Hub] Reset your password", text)
     return True
+
+
+@job(timeout=60, retries=3)
+async def send_invite(ctx: Context, agent_id: int) -> bool:
+    """Mail an invited agent their set-password link (made here, so no token sits in the
+    queue; a retry replaces the unsent one). False without HUB_SMTP_* or once they have a
+    password."""
+    from hub.auth import people
+    from hub.notifications import contract
+    from hub.notifications.digest import smtp_settings
+
+    smtp = smtp_settings()
+    if smtp is None:
+        return False
+    made = await people.new_invite_link(agent_id)
+    if made is None:
+        return False
+    token, email, name = made
+    link = f"{smtp['public_url']}/set-password?token={token}"
+    text = (
+        f"Hello {name},\n\nyou have been invited to Hub, the support inbox.\n"
+        f"Choose your password here within {people.INVITE_DAYS} days:\n\n{link}\n\n"
+        "The link works once. Then log in with this email address.\n"
+    )
+    await contract.mailer().send_text(smtp, email, name, "[Hub] Your invitation", text)
+    return True

@@ -56,8 +56,12 @@ async def get_agent(agent_id: int) -> dict[str, Any]:
     return dict(row) | {"skills": list(row["skills"])}
 
 
-async def invite(data: NewAgent, *, actor_id: int) -> tuple[dict[str, Any], str]:
-    """A new agent without a password, and the one-time token of their set-password link."""
+async def invite(
+    data: NewAgent, *, actor_id: int, link: bool = True
+) -> tuple[dict[str, Any], str | None]:
+    """A new agent without a password, and the one-time token of their set-password link
+    (none with `link=False`: the `send_invite` job makes one and mails it, so the token is never
+    in the queue)."""
     email = data.email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise InvalidPeople("email must be an email address")
@@ -75,17 +79,41 @@ async def invite(data: NewAgent, *, actor_id: int) -> tuple[dict[str, Any], str]
             )
         except asyncpg.UniqueViolationError:
             raise InvalidPeople(f"an agent with the email {email} exists already") from None
-        await conn.execute(
-            "INSERT INTO agent_invite (agent, token_sha256, expires_at) VALUES ($1, $2, $3)",
-            agent_id,
-            sha256_hex(token),
-            dt.datetime.now(dt.UTC) + dt.timedelta(days=INVITE_DAYS),
-        )
+        if link:
+            await _store_invite(conn, agent_id, token)
     await audit.record(
         "agent.invite", actor_id=actor_id, target_type="agent", target_id=agent_id,
         data={"email": email, "role": role},
     )  # fmt: skip
-    return await get_agent(agent_id), token
+    return await get_agent(agent_id), token if link else None
+
+
+async def _store_invite(conn: asyncpg.Connection, agent_id: int, token: str) -> None:
+    await conn.execute(
+        "INSERT INTO agent_invite (agent, token_sha256, expires_at) VALUES ($1, $2, $3)",
+        agent_id,
+        sha256_hex(token),
+        dt.datetime.now(dt.UTC) + dt.timedelta(days=INVITE_DAYS),
+    )
+
+
+async def new_invite_link(agent_id: int) -> tuple[str, str, str] | None:
+    """A fresh one-time token for an invited agent who has no password yet, replacing any unused
+    one (a retried mail must not leave two links that work); (token, email, name), or None."""
+    token = secrets.token_urlsafe(32)
+    async with connection_pool().acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT email, name FROM agent WHERE id = $1 AND active AND password_hash = ''"
+            " FOR UPDATE",
+            agent_id,
+        )
+        if row is None:
+            return None
+        await conn.execute(
+            "DELETE FROM agent_invite WHERE agent = $1 AND used_at IS NULL", agent_id
+        )
+        await _store_invite(conn, agent_id, token)
+    return token, row["email"], row["name"]
 
 
 async def set_password_with(token: str, password: str) -> dict[str, Any]:
@@ -215,10 +243,15 @@ async def set_members(team_id: int, agent_ids: list[int], *, actor_id: int) -> d
     async with connection_pool().acquire() as conn, conn.transaction():
         if await conn.fetchval("SELECT id FROM team WHERE id = $1 FOR UPDATE", team_id) is None:
             raise NotFound(f"no team {team_id}")
+        # A deactivated agent may stay a member (nothing is assigned to them), so the list
+        # can be saved as it is; only a new member has to be active.
         known = {
             r["id"]
             for r in await conn.fetch(
-                "SELECT id FROM agent WHERE id = ANY($1::int[]) AND active", agent_ids
+                "SELECT a.id FROM agent a WHERE a.id = ANY($1::int[]) AND (a.active OR EXISTS"
+                " (SELECT 1 FROM team_member m WHERE m.team = $2 AND m.agent = a.id))",
+                agent_ids,
+                team_id,
             )
         }
         missing = sorted(set(agent_ids) - known)
@@ -240,3 +273,39 @@ async def set_members(team_id: int, agent_ids: list[int], *, actor_id: int) -> d
         data={"agent_ids": sorted(agent_ids)},
     )  # fmt: skip
     return await get_team(team_id)
+
+
+# Everything the agents admin page edits, in one statement: agents with their teams and the
+# inboxes they were given directly (inbox_member; a team's inboxes come with the team), teams
+# with members and their capacity overrides, and the active inboxes.
+_DIRECTORY = """
+SELECT jsonb_build_object(
+  'agents', coalesce((SELECT jsonb_agg(jsonb_build_object('id', a.id, 'name', a.name,
+      'email', a.email, 'role', a.role, 'active', a.active, 'availability', a.availability,
+      'invited', a.password_hash = '',
+      'team_ids', coalesce((SELECT jsonb_agg(m.team ORDER BY m.team) FROM team_member m
+                            WHERE m.agent = a.id), '[]'::jsonb),
+      'inbox_ids', coalesce((SELECT jsonb_agg(im.inbox ORDER BY im.inbox) FROM inbox_member im
+                             WHERE im.agent = a.id), '[]'::jsonb))
+      ORDER BY a.active DESC, a.name, a.id) FROM agent a), '[]'::jsonb),
+  'teams', coalesce((SELECT jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name,
+      'assignment', t.assignment, 'max_open', t.max_open, 'unassign_on_away', t.unassign_on_away,
+      'members', coalesce((SELECT jsonb_agg(jsonb_build_object('agent_id', a.id, 'name', a.name,
+          'max_open', m.max_open, 'active', a.active) ORDER BY a.name, a.id)
+          FROM team_member m JOIN agent a ON a.id = m.agent WHERE m.team = t.id), '[]'::jsonb),
+      'inboxes', coalesce((SELECT jsonb_agg(i.name ORDER BY i.name) FROM inbox i
+                           WHERE i.team = t.id AND i.active), '[]'::jsonb))
+      ORDER BY t.name) FROM team t), '[]'::jsonb),
+  'inboxes', coalesce((SELECT jsonb_agg(jsonb_build_object('id', i.id, 'name', i.name,
+      'team_id', i.team, 'member_ids', coalesce((SELECT jsonb_agg(im.agent ORDER BY im.agent)
+          FROM inbox_member im WHERE im.inbox = i.id), '[]'::jsonb))
+      ORDER BY i.name, i.id) FROM inbox i WHERE i.active), '[]'::jsonb))
+"""
+
+
+async def directory() -> dict[str, list[dict[str, Any]]]:
+    """Agents, teams and inboxes with who belongs where, for the agents admin page."""
+    result: dict[str, list[dict[str, Any]]] = msgspec.json.decode(
+        await connection_pool().fetchval(_DIRECTORY)
+    )
+    return result

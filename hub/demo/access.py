@@ -1,8 +1,9 @@
-"""Demo access data: a custom role with an agent in it, and an audit log with some history."""
+"""Demo access data: a custom role with an agent in it, two-factor for the supervisor, and an audit
+log with some history."""
 
 from __future__ import annotations
 
-from hub.auth import accounts, audit, roles
+from hub.auth import accounts, audit, roles, totp
 from hub.auth.permissions import Permission
 from hub.auth.roles import NewRole
 from hub.db.engine import connection_pool
@@ -18,6 +19,14 @@ BILLING_PERMISSIONS = [
     Permission.VIEW_CRM_CARD,
     Permission.VIEW_REPORTS,
 ]
+
+
+async def two_factor(agent_id: int, email: str, totp_secret: str, secret_key: str) -> None:
+    """Two-factor on, as if enrolled (no code spent: the first login may use the current one)."""
+    await totp.start_enrolment(agent_id, email, secret_key=secret_key, secret=totp_secret)
+    await connection_pool().execute(
+        "UPDATE agent_totp SET confirmed_at = now() WHERE agent = $1", agent_id
+    )
 
 
 async def seed_access(admin_id: int, inbox_ids: list[int]) -> int:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from hub.auth import accounts, totp
+from hub.auth import accounts
 from hub.auth.permissions import Role
 from hub.db.engine import engine
 from hub.db.tables import (
@@ -27,13 +27,14 @@ from hub.db.tables import (
     Team,
     TeamMember,
 )
-from hub.demo.access import BILLING_LOGIN, seed_access
+from hub.demo.access import BILLING_LOGIN, seed_access, two_factor
 from hub.demo.automation import mark_resolved_times, seed_demo_rules
 from hub.demo.crm import seed_demo_crm
 from hub.demo.csat import seed_demo_csat
 from hub.demo.history import load_history
 from hub.demo.macros import seed_macros_and_webhooks
 from hub.demo.merge_split import merge_and_split
+from hub.demo.teams import seed_teams
 from hub.notifications import notify
 from hub.notifications.kinds import Kind
 from hub.sla.hours import DAY_NAMES
@@ -232,12 +233,6 @@ STORIES = [
 ]
 
 
-async def _two_factor(agent_id: int, email: str, totp_secret: str, secret_key: str) -> None:
-    """Two-factor on, as if enrolled (no code spent: the first login may use the current one)."""
-    await totp.start_enrolment(agent_id, email, secret_key=secret_key, secret=totp_secret)
-    await Team.raw("UPDATE agent_totp SET confirmed_at = now() WHERE agent = {}", agent_id)
-
-
 async def load_demo() -> bool:
     """Create the demo agents, team, inboxes, contacts and conversations. False if present.
 
@@ -252,7 +247,7 @@ async def load_demo() -> bool:
     sam = await accounts.create_agent(
         *DEMO_LOGINS["supervisor"], name="Sam Supervisor", role=Role.SUPERVISOR
     )
-    await _two_factor(sam.id, sam.email, DEMO_TOTP_SECRETS["supervisor"], secret)
+    await two_factor(sam.id, sam.email, DEMO_TOTP_SECRETS["supervisor"], secret)
     agents = {admin.email: admin.id, alice.email: alice.id}
     now = dt.datetime.now(dt.UTC)
     await seed_demo_rules()  # before the conversations' events, so the rules run on them
@@ -279,7 +274,8 @@ async def load_demo() -> bool:
             await InboxMember.insert(InboxMember(inbox=row[0]["id"], agent=alice.id))
         made = [await _story(story, inbox_ids, agents, team, now) for story in STORIES]
     await merge_and_split(first=made[-3], second=made[-2], chatty=made[-1], admin=admin)
-    await seed_access(admin.id, inbox_ids)
+    bianca = await seed_access(admin.id, inbox_ids)
+    await seed_teams(team, bianca=bianca, sam=sam.id)
     # Past weeks for the reports (the rollup job picks their back-dated events up).
     await load_history(inbox_ids, [admin.id, alice.id], now)
     await seed_demo_csat(inbox_ids)

@@ -12,8 +12,6 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-
 from hub.auth.access import NotFound
 from hub.conversations.lifecycle import InvalidChange
 from hub.db.engine import connection_pool
@@ -106,33 +104,3 @@ async def mark_absent_away(away_after: int) -> list[int]:
     for row in rows:
         await set_availability(row["id"], "away", by="away")
     return [r["id"] for r in rows]
-
-
-async def workload() -> list[dict[str, Any]]:
-    """Per agent: availability, open and pending conversations, capacity per team."""
-    rows = await connection_pool().fetch(
-        "SELECT a.id, a.name, a.availability, a.skills,"
-        " (SELECT count(*) FROM conversation c WHERE c.assignee = a.id AND c.status = 'open') AS open,"
-        " (SELECT count(*) FROM conversation c WHERE c.assignee = a.id AND c.status = 'pending')"
-        " AS pending, coalesce((SELECT jsonb_agg(jsonb_build_object('team_id', t.id, 'team', t.name,"
-        " 'capacity', coalesce(m.max_open, t.max_open)) ORDER BY t.name) FROM team_member m"
-        " JOIN team t ON t.id = m.team WHERE m.agent = a.id), '[]'::jsonb)::text AS teams"
-        " FROM agent a WHERE a.active ORDER BY a.name"
-    )
-    out = []
-    for row in rows:
-        teams = msgspec.json.decode(row["teams"])
-        load = row["open"] + row["pending"]
-        out.append(
-            {
-                "agent_id": row["id"],
-                "name": row["name"],
-                "availability": row["availability"],
-                "skills": list(row["skills"]),
-                "open": row["open"],
-                "pending": row["pending"],
-                "teams": teams,
-                "at_capacity": bool(teams) and all(load >= t["capacity"] for t in teams),
-            }
-        )
-    return out

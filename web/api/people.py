@@ -11,6 +11,8 @@ from hub.auth import people
 from hub.auth.accounts import Principal, forget_cached_keys
 from hub.auth.people import AgentChanges, NewAgent
 from hub.auth.permissions import Permission
+from hub.jobs.registry import enqueue
+from hub.notifications.digest import smtp_settings
 from hub.system.services import current
 from web.realtime import relay
 
@@ -30,11 +32,16 @@ class PasswordBody(msgspec.Struct):
 
 @post("/api/v1/agents", tags=["agents"], status_code=201, permission=Permission.MANAGE_AGENTS)
 async def invite_agent(principal: Principal, data: NewAgent) -> dict[str, Any]:
-    """Invite an agent: the answer carries a one-time link to set a password (shown once,
-    valid 7 days). No password is ever sent or logged."""
-    agent, token = await people.invite(data, actor_id=principal.agent.id)
+    """Invite an agent to set a password through a one-time link (valid 7 days). With
+    HUB_SMTP_* the link is mailed to them (`emailed: true`, `invite_url: null`); without, the
+    answer carries it, shown once. No password is ever sent or logged."""
+    mail = smtp_settings() is not None
+    agent, token = await people.invite(data, actor_id=principal.agent.id, link=not mail)
+    if mail:
+        await enqueue(current().queue, "send_invite", agent_id=agent["id"])
+        return {"agent": agent, "invite_url": None, "emailed": True}
     base = current().settings.public_url.rstrip("/")
-    return {"agent": agent, "invite_url": f"{base}/set-password?token={token}"}
+    return {"agent": agent, "invite_url": f"{base}/set-password?token={token}", "emailed": False}
 
 
 @get("/api/v1/agents/{agent_id:int}", tags=["agents"], access="authenticated")

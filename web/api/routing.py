@@ -10,7 +10,7 @@ from litestar import get, patch, post, put
 from hub.auth import access, audit
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission
-from hub.routing import availability, teams
+from hub.routing import availability, teams, workload
 from hub.routing.teams import TeamRouting
 
 
@@ -38,9 +38,17 @@ async def set_my_availability(principal: Principal, data: AvailabilityBody) -> d
 
 
 @get("/api/v1/routing/workload", tags=["routing"], access="authenticated")
-async def workload(principal: Principal) -> list[dict[str, Any]]:
+async def agent_workload(principal: Principal) -> list[dict[str, Any]]:
     """Per agent: availability, open and pending conversations, capacity per team."""
-    return await availability.workload()
+    return await workload.agents()
+
+
+@get("/api/v1/routing/workload/teams", tags=["routing"], access="authenticated")
+async def team_workload(principal: Principal) -> list[dict[str, Any]]:
+    """Per team: waiting (unassigned open conversations, the oldest's waiting_since), open and
+    pending assigned, members, available, at capacity, total capacity and free places among the
+    available members."""
+    return await workload.teams()
 
 
 @patch("/api/v1/teams/{team_id:int}/routing", tags=["routing"], permission=Permission.MANAGE_TEAMS)
@@ -119,7 +127,8 @@ async def assignments(principal: Principal, conversation_id: int) -> list[dict[s
 
 handlers = [
     set_my_availability,
-    workload,
+    agent_workload,
+    team_workload,
     configure_team,
     set_capacity,
     set_skills,

@@ -23,6 +23,7 @@ from web.inbox import (
     macro_pages,
     profile_pages,
     report_pages,
+    workload_pages,
 )
 from web.inbox.render import html
 from web.inbox.viewer import (
@@ -58,6 +59,7 @@ router = Router(
         *profile_pages.handlers,
         *report_pages.handlers,
         *automation_pages.handlers,
+        *workload_pages.handlers,
         *macro_pages.handlers,
     ],
     dependencies={"viewer": Provide(provide_viewer)},

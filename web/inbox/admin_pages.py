@@ -6,11 +6,11 @@ from typing import Any
 
 from litestar import Response, get
 
-from hub.auth import accounts, people
+from hub.auth import accounts, people, roles
 from hub.auth.permissions import Permission
 from hub.channels import inboxes
 from hub.conversations import inbox_views
-from hub.routing import availability
+from hub.routing.assign import POLICIES
 from hub.system.services import current
 from web.inbox.render import html
 from web.inbox.viewer import Viewer
@@ -53,20 +53,20 @@ async def inboxes_page(viewer: Viewer) -> Response[str]:
 
 @get("/admin/agents", permission=Permission.MANAGE_TEAMS)
 async def agents_page(viewer: Viewer) -> Response[str]:
-    """Agents and teams, with each agent's workload (refreshed every few seconds)."""
+    """Agents, teams and inbox access. Each form shows only to whom the API would allow it:
+    agents (invite, edit, deactivate) with agents.manage, teams with teams.manage, inbox access
+    with inboxes.manage."""
+    found = await people.directory()
     context = viewer.context(
         section="agents",
-        workload=await availability.workload(),
-        routing={t["id"]: t for t in await people.list_teams()},
-        **(await inbox_views.people()),
+        team_names={t["id"]: t["name"] for t in found["teams"]},
+        roles=await roles.list_roles(),
+        policies=POLICIES,
+        may_manage_agents=viewer.may(Permission.MANAGE_AGENTS),
+        may_manage_inboxes=viewer.may(Permission.MANAGE_INBOXES),
+        **found,
     )
     return html("admin/agents.html", context, host=viewer.host)
-
-
-@get("/admin/agents/workload", permission=Permission.MANAGE_TEAMS)
-async def workload_partial(viewer: Viewer) -> Response[str]:
-    context = viewer.context(workload=await availability.workload())
-    return html("admin/_workload.html", context, host=viewer.host)
 
 
 @get("/admin/api-keys", permission=Permission.USE_API_KEYS)
@@ -77,4 +77,4 @@ async def api_keys_page(viewer: Viewer) -> Response[str]:
     return html("admin/api_keys.html", context, host=viewer.host)
 
 
-handlers = [inboxes_page, agents_page, workload_partial, api_keys_page]
+handlers = [inboxes_page, agents_page, api_keys_page]
