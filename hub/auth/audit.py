@@ -1,8 +1,8 @@
 """The audit log: who did what to configuration or access, when, and from which address.
 
-The table is append-only: a trigger refuses UPDATE and DELETE (migration 2026-12-04T02:40). The
-client's address is taken from `origin`, which the web layer sets for each request from the
-address web.proxies decided on, so callers need not pass it.
+The table is append-only: triggers refuse UPDATE and DELETE (migration 2026-12-04T02:40) and
+TRUNCATE (2026-12-06T06:00). The client's address is taken from `origin`, which the web layer
+sets for each request from the address web.proxies decided on, so callers need not pass it.
 """
 
 from __future__ import annotations
