@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from hub.auth.access import NotFound
-from hub.automation import model
+from hub.automation import model, reply_template
 from hub.automation.context import Facts
 from hub.conversations import lifecycle
 from hub.conversations.lifecycle import Changes
@@ -64,6 +64,8 @@ def describe(action: model.Action) -> str:
             return "mark as spam and close"
         case model.ReplyMacro():
             return f"reply with macro {action.macro_id}"
+        case model.ReplyTemplate():
+            return f"reply with template {action.name}"
         case model.SendWebhook():
             return f"send webhook to subscription {action.subscription_id}"
     return model.tag_of(action)
@@ -242,6 +244,8 @@ async def perform(
             return "spam, closed"
         case model.ReplyMacro():
             return await _reply_macro(facts, action.macro_id, origin)
+        case model.ReplyTemplate():
+            return await reply_template.send(facts, action, origin, _line)
         case model.SendWebhook():
             return await _send_webhook(facts, action.subscription_id, origin, event_id)
     raise ValueError(f"unknown action {model.tag_of(action)}")

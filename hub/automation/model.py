@@ -307,6 +307,15 @@ class ReplyMacro(_Struct, tag="reply_macro", kw_only=True):
     macro_id: int
 
 
+class ReplyTemplate(_Struct, tag="reply_template", kw_only=True):
+    """Send one of the inbox's approved templates (WhatsApp), the hub as the author: the reply
+    that works when the 24-hour window is closed. `variables` fill {{1}}, {{2}}, … in order and
+    may use macro variables (`{{ contact.name }}`). An inbox without that template: skipped."""
+
+    name: Name
+    variables: Strings = []
+
+
 class SendWebhook(_Struct, tag="send_webhook", kw_only=True):
     """Queue an `automation.rule` delivery to one outgoing webhook subscription."""
 
@@ -326,6 +335,7 @@ Action = (
     | Notify
     | MarkSpam
     | ReplyMacro
+    | ReplyTemplate
     | SendWebhook
 )
 

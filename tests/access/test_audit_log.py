@@ -20,7 +20,9 @@ from tests.conftest import admin_key, login, make_agent, serving, with_settings
 from web.app import create_app
 
 
-async def test_the_audit_log_refuses_updates_deletes_and_truncate(client: httpx.AsyncClient) -> None:
+async def test_the_audit_log_refuses_updates_deletes_and_truncate(
+    client: httpx.AsyncClient,
+) -> None:
     await audit.record("test.entry", actor_id=None, actor_type="system", data={"n": 1})
     pool = connection_pool()
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):

@@ -38,6 +38,7 @@ const ACTIONS = {
   notify: { key: "team_id", kind: "number", hint: "team id", title: true },
   mark_spam: { key: null },
   reply_macro: { key: "macro_id", kind: "number", hint: "macro id" },
+  reply_template: { key: "name", kind: "text", hint: "approved template name" },
   send_webhook: { key: "subscription_id", kind: "number", hint: "subscription id" },
 };
 
