@@ -227,32 +227,32 @@ def createadmin(email: str, password: str, name: str) -> None:
 
 @main.command("rotate-secret")
 def rotate_secret() -> None:
-    """Re-encrypt stored channel settings and login secrets with the current HUB_SECRET_KEY.
+    """Re-encrypt every stored secret (inbox, CRM and Slack settings, webhook secrets, two-factor
+    seeds, OIDC client secrets) with the current HUB_SECRET_KEY.
 
     Rotate by setting the new secret in HUB_SECRET_KEY and the old one in
     HUB_PREVIOUS_SECRET_KEYS, then run this once. Keep the old one listed while tokens signed
     with it should still work (chat links last 30 days), then remove it.
     """
-    from hub.auth import rotation
-    from hub.channels import inboxes
+    from hub.system import rotation
     from hub.system.crypto import key_id
 
     settings = _settings()
     _run(_check_reachable(settings))
 
-    async def body() -> tuple[int, int, int]:
-        changed, current_already = await inboxes.reencrypt_all(settings.secret_key)
-        return changed, current_already, await rotation.reencrypt_all(settings.secret_key)
+    async def body() -> list[rotation.Rotated]:
+        return await rotation.reencrypt_all(settings.secret_key)
 
     try:
-        changed, current_already, login = _run(_with_services(settings, body, migrate=True))
+        report = _run(_with_services(settings, body, migrate=True))
     except ValueError as exc:
         _fail(str(exc))
-    click.echo(
-        f"re-encrypted {changed} inbox setting(s) with key id {key_id(settings.secret_key)}"
-        f" ({current_already} already used it)"
-    )
-    click.echo(f"re-encrypted {login} login secret(s) (two-factor seeds, OIDC client secrets)")
+    click.echo(f"re-encrypted with key id {key_id(settings.secret_key)}:")
+    for done in report:
+        click.echo(
+            f"  {done.column.what}: {done.changed} re-encrypted,"
+            f" {done.already_current} already current"
+        )
 
 
 @main.command()

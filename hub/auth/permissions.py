@@ -32,7 +32,6 @@ class Permission(StrEnum):
     UPDATE_CONVERSATIONS = "conversations.update"
     ASSIGN = "conversations.assign"
     ASSIGN_OTHERS = "conversations.assign_others"
-    DELETE_CONVERSATIONS = "conversations.delete"
     MERGE_CONVERSATIONS = "conversations.merge"  # merge, split and undo a merge
     MERGE_ACROSS_CONTACTS = "contacts.merge_across"  # merge conversations of different contacts
     READ_CONTACTS = "contacts.read"
@@ -68,7 +67,6 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.UPDATE_CONVERSATIONS: _ALL,
     Permission.ASSIGN: _ALL,
     Permission.ASSIGN_OTHERS: _ALL,
-    Permission.DELETE_CONVERSATIONS: _ADMIN,
     Permission.MERGE_CONVERSATIONS: _ALL,
     Permission.MERGE_ACROSS_CONTACTS: _STAFF,
     Permission.READ_CONTACTS: _ALL,
@@ -99,7 +97,6 @@ CATALOGUE: dict[Permission, tuple[str, str]] = {
     Permission.UPDATE_CONVERSATIONS: ("Conversations", "Change status, priority, tags"),
     Permission.ASSIGN: ("Conversations", "Assign to themselves, move between teams"),
     Permission.ASSIGN_OTHERS: ("Conversations", "Assign to or unassign other agents"),
-    Permission.DELETE_CONVERSATIONS: ("Conversations", "Delete conversations"),
     Permission.MERGE_CONVERSATIONS: (
         "Conversations",
         "Merge and split conversations, undo a merge",

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from hub.auth.access import NotFound
-from hub.automation import model
+from hub.automation import model, reply_template
 from hub.automation.context import Facts
 from hub.conversations import lifecycle
 from hub.conversations.lifecycle import Changes
@@ -67,6 +67,8 @@ def describe(action: model.Action) -> str:
         case model.SetRequirements():
             verb = "require" if action.mode == "replace" else "also require"
             return f"{verb} {', '.join(action.requirements)}"
+        case model.ReplyTemplate():
+            return f"reply with template {action.name}"
         case model.SendWebhook():
             return f"send webhook to subscription {action.subscription_id}"
     return model.tag_of(action)
@@ -262,6 +264,8 @@ async def perform(
             return await _reply_macro(facts, action.macro_id, origin)
         case model.SetRequirements():
             return await _requirements(facts, action, origin)
+        case model.ReplyTemplate():
+            return await reply_template.send(facts, action, origin, _line)
         case model.SendWebhook():
             return await _send_webhook(facts, action.subscription_id, origin, event_id)
     raise ValueError(f"unknown action {model.tag_of(action)}")

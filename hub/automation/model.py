@@ -315,6 +315,15 @@ class SetRequirements(_Struct, tag="set_requirements", kw_only=True):
     mode: Literal["replace", "add"] = "add"
 
 
+class ReplyTemplate(_Struct, tag="reply_template", kw_only=True):
+    """Send one of the inbox's approved templates (WhatsApp), the hub as the author: the reply
+    that works when the 24-hour window is closed. `variables` fill {{1}}, {{2}}, … in order and
+    may use macro variables (`{{ contact.name }}`). An inbox without that template: skipped."""
+
+    name: Name
+    variables: Strings = []
+
+
 class SendWebhook(_Struct, tag="send_webhook", kw_only=True):
     """Queue an `automation.rule` delivery to one outgoing webhook subscription."""
 
@@ -335,6 +344,7 @@ Action = (
     | MarkSpam
     | ReplyMacro
     | SetRequirements
+    | ReplyTemplate
     | SendWebhook
 )
 

@@ -13,7 +13,7 @@ from hub.auth.access import NotFound
 from hub.channels import credentials
 from hub.channels.contract import BaseAdapter, UnknownChannel, adapter_class
 from hub.db.engine import connection_pool
-from hub.system.crypto import decrypt_json, encrypt_json, encrypted_with, key_id
+from hub.system.crypto import decrypt_json, encrypt_json
 from hub.system.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
@@ -237,26 +237,3 @@ async def adapter_for(inbox_id: int, *, secret_key: str, public_url: str) -> Bas
         config=decrypt_json(secret_key, row["config_encrypted"]),
         public_url=public_url,
     )
-
-
-async def reencrypt_all(secret_key: str) -> tuple[int, int]:
-    """Re-encrypt every inbox's settings with the current secret (after a rotation).
-
-    Returns (re-encrypted, already current). One transaction: if any inbox cannot be decrypted
-    with the current or a previous secret, nothing is changed.
-    """
-    current_id = key_id(secret_key)
-    changed = 0
-    async with connection_pool().acquire() as conn, conn.transaction():
-        rows = await conn.fetch("SELECT id, config_encrypted FROM inbox ORDER BY id FOR UPDATE")
-        for row in rows:
-            stored = str(row["config_encrypted"] or "")
-            if not stored or encrypted_with(stored) == current_id:
-                continue
-            await conn.execute(
-                "UPDATE inbox SET config_encrypted = $2 WHERE id = $1",
-                row["id"],
-                encrypt_json(secret_key, decrypt_json(secret_key, stored)),
-            )
-            changed += 1
-    return changed, len(rows) - changed

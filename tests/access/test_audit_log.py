@@ -20,13 +20,17 @@ from tests.conftest import admin_key, login, make_agent, serving, with_settings
 from web.app import create_app
 
 
-async def test_the_audit_log_refuses_updates_and_deletes(client: httpx.AsyncClient) -> None:
+async def test_the_audit_log_refuses_updates_deletes_and_truncate(
+    client: httpx.AsyncClient,
+) -> None:
     await audit.record("test.entry", actor_id=None, actor_type="system", data={"n": 1})
     pool = connection_pool()
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await pool.execute("UPDATE audit_log SET action = 'forged'")
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await pool.execute("DELETE FROM audit_log")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        await pool.execute("TRUNCATE audit_log")
     assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'test.entry'") == 1
     assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'forged'") == 0
 

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import delete, get, post, put
 
+from hub.auth import audit
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission
 from hub.automation import engine, rules, runlog
@@ -24,6 +25,27 @@ class TestTarget(msgspec.Struct):
     conversation_id: int
 
 
+async def _audit(
+    action: str,
+    principal: Principal,
+    rule_id: int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    name = (after or before or {}).get("name")
+    await audit.record(
+        action,
+        actor_id=principal.agent.id,
+        target_type="automation_rule",
+        target_id=rule_id,
+        data={"name": name} | audit.changes(before, after, skip=_VOLATILE),
+    )
+
+
+# Fields that change on every write or are not the rule's settings (reorder is logged apart).
+_VOLATILE = ("id", "created_at", "updated_at", "position")
+
+
 @get("/api/v1/automation-rules", tags=["automation"], permission=Permission.MANAGE_AUTOMATION)
 async def list_rules(principal: Principal) -> list[dict[str, Any]]:
     """Every rule, in the order they run."""
@@ -39,7 +61,9 @@ async def list_rules(principal: Principal) -> list[dict[str, Any]]:
 async def create_rule(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     """A rule: name, trigger, conditions (all / any / not, nested), actions, scope. A bad one is
     refused (422) with the path of the bad node, e.g. `conditions.all[2].value: expected a number`."""
-    return await rules.save_rule(data)
+    saved = await rules.save_rule(data)
+    await _audit("automation_rule.created", principal, saved["id"], None, saved)
+    return saved
 
 
 @get(
@@ -57,7 +81,10 @@ async def get_rule(principal: Principal, rule_id: int) -> dict[str, Any]:
     permission=Permission.MANAGE_AUTOMATION,
 )
 async def update_rule(principal: Principal, rule_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    return await rules.save_rule(data, rule_id)
+    before = await rules.get_rule(rule_id)
+    saved = await rules.save_rule(data, rule_id)
+    await _audit("automation_rule.updated", principal, rule_id, before, saved)
+    return saved
 
 
 @put(
@@ -66,7 +93,10 @@ async def update_rule(principal: Principal, rule_id: int, data: dict[str, Any]) 
     permission=Permission.MANAGE_AUTOMATION,
 )
 async def set_enabled(principal: Principal, rule_id: int, data: Enabled) -> dict[str, Any]:
-    return await rules.set_enabled(rule_id, data.enabled)
+    before = await rules.get_rule(rule_id)
+    saved = await rules.set_enabled(rule_id, data.enabled)
+    await _audit("automation_rule.updated", principal, rule_id, before, saved)
+    return saved
 
 
 @delete(
@@ -77,13 +107,23 @@ async def set_enabled(principal: Principal, rule_id: int, data: Enabled) -> dict
 )
 async def delete_rule(principal: Principal, rule_id: int) -> None:
     """The rule goes; its runs stay in the log (with the rule's name)."""
+    before = await rules.get_rule(rule_id)
     await rules.delete_rule(rule_id)
+    await _audit("automation_rule.deleted", principal, rule_id, before, None)
 
 
 @put("/api/v1/automation-rules/order", tags=["automation"], permission=Permission.MANAGE_AUTOMATION)
 async def reorder(principal: Principal, data: Order) -> list[dict[str, Any]]:
     """Every rule's id, in the new order."""
-    return await rules.reorder(data.rule_ids)
+    before = [r["id"] for r in await rules.list_rules()]
+    ordered = await rules.reorder(data.rule_ids)
+    await audit.record(
+        "automation_rule.reordered",
+        actor_id=principal.agent.id,
+        target_type="automation_rule",
+        data={"before": before, "after": [r["id"] for r in ordered]},
+    )
+    return ordered
 
 
 @post(

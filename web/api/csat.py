@@ -9,7 +9,7 @@ import msgspec
 from litestar import get, post, put
 from litestar.params import Parameter
 
-from hub.auth import access
+from hub.auth import access, audit
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission
 from hub.channels import inboxes
@@ -66,7 +66,16 @@ async def inbox_csat(principal: Principal, inbox_id: int) -> CsatSettings:
 @put("/api/v1/inboxes/{inbox_id:int}/csat", tags=["csat"], permission=Permission.MANAGE_INBOXES)
 async def set_inbox_csat(principal: Principal, inbox_id: int, data: CsatSettings) -> CsatSettings:
     """Replace the inbox's survey settings (admins)."""
-    return await put_settings(inbox_id, data)
+    before = await get_settings(inbox_id)
+    saved = await put_settings(inbox_id, data)
+    await audit.record(
+        "csat_settings.updated",
+        actor_id=principal.agent.id,
+        target_type="inbox",
+        target_id=inbox_id,
+        data=audit.changes(msgspec.to_builtins(before), msgspec.to_builtins(saved)),
+    )
+    return saved
 
 
 @post(

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import delete, get, post, put
 
-from hub.auth import access
+from hub.auth import access, audit
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission
 from hub.db.engine import connection_pool
@@ -30,6 +30,27 @@ class Variable(msgspec.Struct):
     description: str
 
 
+async def _snapshot(macro_id: int) -> dict[str, Any] | None:
+    """The macro as it is, for the audit log only: the store's own calls check access."""
+    async with connection_pool().acquire() as conn:
+        macro = await store.get_macro(conn, macro_id)
+    return store.view(macro) if macro else None
+
+
+async def _audit(
+    action: str, principal: Principal, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> None:
+    macro = after or before or {}
+    await audit.record(
+        action,
+        actor_id=principal.agent.id,
+        target_type="macro",
+        target_id=macro.get("id"),
+        data={"name": macro.get("name"), "visibility": macro.get("visibility")}
+        | audit.changes(before, after, skip=("id", "created_at", "updated_at")),
+    )
+
+
 @get("/api/v1/macros", tags=["macros"], permission=Permission.REPLY)
 async def list_macros(principal: Principal, manageable: bool = False) -> list[dict[str, Any]]:
     """The macros you may use (yours, your teams', everyone's), by name; `manageable=true`
@@ -46,7 +67,9 @@ async def list_variables(principal: Principal) -> list[Variable]:
 @post("/api/v1/macros", tags=["macros"], status_code=201, permission=Permission.REPLY)
 async def create_macro(principal: Principal, data: MacroIn) -> dict[str, Any]:
     """A macro; an unknown variable in its body is refused (422) and named."""
-    return store.view(await store.create_macro(principal.agent, data))
+    created = store.view(await store.create_macro(principal.agent, data))
+    await _audit("macro.created", principal, None, created)
+    return created
 
 
 @get("/api/v1/macros/{macro_id:int}", tags=["macros"], permission=Permission.REPLY)
@@ -56,14 +79,19 @@ async def get_macro(principal: Principal, macro_id: int) -> dict[str, Any]:
 
 @put("/api/v1/macros/{macro_id:int}", tags=["macros"], permission=Permission.REPLY)
 async def update_macro(principal: Principal, macro_id: int, data: MacroIn) -> dict[str, Any]:
-    return store.view(await store.update_macro(principal.agent, macro_id, data))
+    before = await _snapshot(macro_id)
+    updated = store.view(await store.update_macro(principal.agent, macro_id, data))
+    await _audit("macro.updated", principal, before, updated)
+    return updated
 
 
 @delete(
     "/api/v1/macros/{macro_id:int}", tags=["macros"], status_code=204, permission=Permission.REPLY
 )
 async def delete_macro(principal: Principal, macro_id: int) -> None:
+    before = await _snapshot(macro_id)
     await store.delete_macro(principal.agent, macro_id)
+    await _audit("macro.deleted", principal, before, None)
 
 
 @post(

@@ -39,6 +39,7 @@ const ACTIONS = {
   mark_spam: { key: null },
   reply_macro: { key: "macro_id", kind: "number", hint: "macro id" },
   set_requirements: { key: "requirements", kind: "list", hint: "language:de, product:fibre" },
+  reply_template: { key: "name", kind: "text", hint: "approved template name" },
   send_webhook: { key: "subscription_id", kind: "number", hint: "subscription id" },
 };
 
