@@ -1,10 +1,15 @@
 """Metrics read from the rollups: grouped by period or dimension, never from messages.
 
-A period report is two GROUP BYs over the range's rows (counts per local hour, histograms per
-local day; AT TIME ZONE turns the UTC hours into the account's), folded into days, weeks or
-months, the totals and the weekday x hour heatmap in Python. The backlog at an instant is the
-backlog now (`report_open`) minus the +1/-1 rows after that instant, so a recent range reads
-its own rows and a handful more.
+A period report is two GROUP BYs over the range's daily rows (`report_day`, counts and the
+created-per-local-hour array; `report_day_duration`, histograms), folded into days, weeks or
+months, the totals and the weekday x hour heatmap in Python. Without a dimension filter it
+reads the days' total rows (one per day and tag), with one the day x dimension rows. The
+backlog at an instant is the backlog now (`report_open`) minus the +1/-1 rows after that
+instant, so a recent range reads its own rows and a handful more.
+
+The daily rows are in the zone the rollup last built them in (`report_mark.zone`); a report in
+another zone (HUB_TIMEZONE changed and the job has not rebuilt them yet) reads the hourly rows
+instead, turning UTC hours into local ones with AT TIME ZONE: the same answer, slower.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from hub.reports import daily
 from hub.reports.buckets import quantile
 from hub.reports.filters import Filters, Range, next_period, period_start
 from hub.reports.fold import COUNTS, DURATIONS, SLA_TARGETS
@@ -24,62 +30,133 @@ FLOWS = ("created", "resolved", "reopened", "messages_in", "messages_out")
 # A pool: each query of a report takes its own connection, so they run at the same time.
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
 Histograms = dict[int, tuple[dict[int, int], int]]  # metric -> ({bucket: n}, sum of seconds)
+Grid = list[list[int]]
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
+_HEAT = ", ".join(f"sum(created_hours[{h + 1}])::bigint AS h{h}" for h in range(24))
 
 
-def _key_sql(group: str | None, params: list[Any], tz: str, unit: str = "hour") -> str:
-    if group is None:
-        return "NULL::text"
-    if group == "local":
-        params.append(tz)
+def _level(filters: Filters, group: str | None) -> str:
+    """Which daily rows answer: the totals, unless a dimension is filtered or grouped by."""
+    return "detail" if filters.dimensioned() or group not in (None, "local", "tag") else "total"
+
+
+class _Scope:
+    """The rows a report reads: the range's days (daily rows in the range's zone), or its
+    hours; `where` gives the time and filter conditions, appending their values to `params`."""
+
+    def __init__(self, rng: Range, days: bool) -> None:
+        self.rng, self.days = rng, days
+
+    def where(self, params: list[Any], filters: Filters, group: str | None) -> str:
+        if self.days:
+            params += [self.rng.first, self.rng.last]
+            time = f"day >= ${len(params) - 1} AND day <= ${len(params)}"
+            level: str | None = _level(filters, group)
+        else:
+            params += [self.rng.start, self.rng.end]
+            time = f"hour >= ${len(params) - 1} AND hour < ${len(params)}"
+            level = None
+        return f"{time} AND " + filters.where(params, tag_rows=group == "tag", level=level)
+
+    def key(self, group: str | None, params: list[Any], unit: str) -> str:
+        if group is None:
+            return "NULL::text"
+        if group != "local":
+            return group  # a dimension column (the caller checked it)
+        if self.days:
+            return "day"
+        params.append(self.rng.tz)
         return f"date_trunc('{unit}', hour AT TIME ZONE ${len(params)})"
-    return group  # a dimension column (the caller checked it)
+
+
+async def days_in_zone(db: Db, rng: Range) -> bool:
+    """Whether the daily rows are in the range's zone (else the hourly rows answer)."""
+    return await daily.zone_of_days(db) == rng.tz
+
+
+def _day(key: Any) -> dt.date:
+    return key.date() if isinstance(key, dt.datetime) else key
 
 
 async def _counts(
-    db: Db, rng: Range, filters: Filters, group: str | None
+    db: Db, scope: _Scope, filters: Filters, group: str | None
 ) -> dict[Any, dict[str, int]]:
-    params: list[Any] = [rng.start, rng.end]
-    key = _key_sql(group, params, rng.tz)
-    where = filters.where(params, tag_rows=group == "tag")
+    params: list[Any] = []
+    key = scope.key(group, params, "hour")
+    where = scope.where(params, filters, group)
+    table = "report_day" if scope.days else "report_hour"
     rows = await db.fetch(
-        f"SELECT {key} AS k, {_SUMS} FROM report_hour WHERE hour >= $1 AND hour < $2 AND {where}"
-        " GROUP BY 1",
-        *params,
+        f"SELECT {key} AS k, {_SUMS} FROM {table} WHERE {where} GROUP BY 1", *params
     )
     return {r["k"]: {c: int(r[c]) for c in COUNTS} for r in rows}
 
 
+async def _period_counts(
+    db: Db, scope: _Scope, filters: Filters
+) -> tuple[dict[dt.date, dict[str, int]], Grid]:
+    """Counts per local day, and the conversations created per weekday x local hour."""
+    grid = [[0] * 24 for _ in range(7)]
+    if not scope.days:
+        out: dict[dt.date, dict[str, int]] = defaultdict(dict)
+        for local, values in (await _counts(db, scope, filters, "local")).items():
+            _add_counts(out[local.date()], values)
+            grid[local.weekday()][local.hour] += values["created"]
+        return out, grid
+    params: list[Any] = []
+    where = scope.where(params, filters, "local")
+    rows = await db.fetch(
+        f"SELECT day, {_SUMS}, {_HEAT} FROM report_day WHERE {where} GROUP BY 1", *params
+    )
+    for r in rows:
+        cells = grid[r["day"].weekday()]
+        for h in range(24):
+            cells[h] += int(r[f"h{h}"])
+    return {r["day"]: {c: int(r[c]) for c in COUNTS} for r in rows}, grid
+
+
 async def _durations(
-    db: Db, rng: Range, filters: Filters, group: str | None
+    db: Db, scope: _Scope, filters: Filters, group: str | None
 ) -> dict[Any, Histograms]:
-    params: list[Any] = [rng.start, rng.end]
-    key = _key_sql(group, params, rng.tz, "day")
-    where = filters.where(params, tag_rows=group == "tag")
+    params: list[Any] = []
+    key = scope.key(group, params, "day")
+    where = scope.where(params, filters, group)
+    table = "report_day_duration" if scope.days else "report_duration"
     rows = await db.fetch(
         f"SELECT {key} AS k, metric, bucket, sum(n)::bigint AS n, sum(total)::bigint AS total"
-        f" FROM report_duration WHERE hour >= $1 AND hour < $2 AND {where} GROUP BY 1, 2, 3",
+        f" FROM {table} WHERE {where} GROUP BY 1, 2, 3",
         *params,
     )
     out: dict[Any, Histograms] = defaultdict(dict)
     for r in rows:
-        hist, total = out[r["k"]].get(r["metric"], ({}, 0))
-        hist[r["bucket"]] = int(r["n"])
-        out[r["k"]][r["metric"]] = (hist, total + int(r["total"]))
+        k = _day(r["k"]) if group == "local" else r["k"]
+        hist, total = out[k].get(r["metric"], ({}, 0))
+        hist[r["bucket"]] = hist.get(r["bucket"], 0) + int(r["n"])
+        out[k][r["metric"]] = (hist, total + int(r["total"]))
     return out
 
 
-async def open_at(db: Db, when: dt.datetime, filters: Filters, group: str | None) -> dict[Any, int]:
-    """Conversations not resolved at `when`, per value of `group` (one total under None)."""
+async def open_at(
+    db: Db, scope: _Scope, filters: Filters, group: str | None, *, at_end: bool
+) -> dict[Any, int]:
+    """Conversations not resolved at the start (or end) of the scope's range, per value of
+    `group` (one total under None): the backlog now less the backlog rows since then."""
     key = "NULL::text" if group is None else group
     params: list[Any] = []
     where = filters.where(params, tag_rows=group == "tag")
     now = await db.fetch(f"SELECT {key} AS k, sum(open)::bigint AS n FROM report_open WHERE {where} GROUP BY 1", *params)  # fmt: skip
-    params = [when]
-    where = filters.where(params, tag_rows=group == "tag")
+    rng = scope.rng
+    if scope.days:
+        params = [rng.last + dt.timedelta(days=1) if at_end else rng.first]
+        where = "day >= $1 AND " + filters.where(
+            params, tag_rows=group == "tag", level=_level(filters, group)
+        )
+        table = "report_day"
+    else:
+        params = [rng.end if at_end else rng.start]
+        where = "hour >= $1 AND " + filters.where(params, tag_rows=group == "tag")
+        table = "report_hour"
     later = await db.fetch(
-        f"SELECT {key} AS k, sum(backlog)::bigint AS n FROM report_hour WHERE hour >= $1"
-        f" AND {where} GROUP BY 1",
+        f"SELECT {key} AS k, sum(backlog)::bigint AS n FROM {table} WHERE {where} GROUP BY 1",
         *params,
     )
     out: dict[Any, int] = defaultdict(int)
@@ -141,28 +218,30 @@ METRICS = (*derive({}, {}).keys(), "backlog")
 
 
 async def by_period(
-    db: Db, rng: Range, filters: Filters, period: str
-) -> tuple[list[dict[str, Any]], dict[str, Any], list[list[int]]]:
+    db: Db, rng: Range, filters: Filters, period: str, *, days: bool | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any], Grid]:
     """(one row per day / week / month of the range, empty ones included, with the backlog at
     each period's end; the range's totals with the backlog at its end; the heatmap: conversations
-    created per weekday (Monday first) x local hour)."""
-    hourly, daily, open_start = await asyncio.gather(
-        _counts(db, rng, filters, "local"),
-        _durations(db, rng, filters, "local"),
-        open_at(db, rng.start, filters, None),
+    created per weekday (Monday first) x local hour). `days` forces the daily (True) or hourly
+    (False) rows; by default the daily ones when they are in the range's zone."""
+    if days is None:
+        days = await days_in_zone(db, rng)
+    scope = _Scope(rng, days)
+    (per_day, grid), per_day_durations, open_start = await asyncio.gather(
+        _period_counts(db, scope, filters),
+        _durations(db, scope, filters, "local"),
+        open_at(db, scope, filters, None, at_end=False),
     )
     opening = open_start.get(None, 0)
     counts: dict[dt.date, dict[str, int]] = defaultdict(dict)
     total_counts: dict[str, int] = {}
-    grid = [[0] * 24 for _ in range(7)]
-    for local, values in hourly.items():
-        _add_counts(counts[period_start(local.date(), period)], values)
+    for day, values in per_day.items():
+        _add_counts(counts[period_start(day, period)], values)
         _add_counts(total_counts, values)
-        grid[local.weekday()][local.hour] += values["created"]
     histograms: dict[dt.date, Histograms] = defaultdict(dict)
     total_histograms: Histograms = {}
-    for local, hists in daily.items():
-        _add_histograms(histograms[period_start(local.date(), period)], hists)
+    for day, hists in per_day_durations.items():
+        _add_histograms(histograms[period_start(day, period)], hists)
         _add_histograms(total_histograms, hists)
     rows = []
     open_ = opening
@@ -178,13 +257,16 @@ async def by_period(
 
 
 async def by_dimension(
-    db: Db, rng: Range, filters: Filters, dimension: str
+    db: Db, rng: Range, filters: Filters, dimension: str, *, days: bool | None = None
 ) -> dict[Any, dict[str, Any]]:
     """Metrics per value of `dimension`; `backlog` is what was open at the end of the range."""
+    if days is None:
+        days = await days_in_zone(db, rng)
+    scope = _Scope(rng, days)
     counts, durations, open_at_end = await asyncio.gather(
-        _counts(db, rng, filters, dimension),
-        _durations(db, rng, filters, dimension),
-        open_at(db, rng.end, filters, dimension),
+        _counts(db, scope, filters, dimension),
+        _durations(db, scope, filters, dimension),
+        open_at(db, scope, filters, dimension, at_end=True),
     )
     keys = set(counts) | set(durations) | {k for k, v in open_at_end.items() if v}
     out = {}

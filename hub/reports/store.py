@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from hub.reports import daily
 from hub.reports.fold import COUNTS, Deltas, State
 
 _STATE_COLUMNS = (
@@ -125,12 +126,15 @@ def _columns(keys: Sequence[tuple[object, ...]], width: int) -> list[list[object
     return [list(column) for column in zip(*keys, strict=True)] if keys else [[]] * width
 
 
-async def save_deltas(conn: asyncpg.Connection, deltas: Deltas) -> None:
-    """Add the deltas to the rows (one statement per table; each key appears once)."""
+async def save_deltas(conn: asyncpg.Connection, deltas: Deltas, zone: str) -> None:
+    """Add the deltas to the hourly rows and, summed per local day of `zone`, to the daily rows
+    (one statement per table; each key appears once)."""
     counts = deltas.nonzero_counts()
     if counts:
         rows = [(_hour(k[0]), *k[1:], *v) for k, v in counts.items()]
-        await conn.execute(_COUNT_SQL, *_columns(rows, 7 + len(COUNTS)))
+        columns = _columns(rows, 7 + len(COUNTS))
+        await conn.execute(_COUNT_SQL, *columns)
+        await conn.execute(daily.COUNTS_FROM_ARRAYS, *columns, zone)
         backlog: dict[tuple[object, ...], int] = {}
         for key, values in counts.items():
             if values[_BACKLOG]:
@@ -143,4 +147,6 @@ async def save_deltas(conn: asyncpg.Connection, deltas: Deltas) -> None:
             (_hour(key[0]), *key[1:], metric, bucket, cell[0], cell[1])
             for (key, metric, bucket), cell in deltas.durations.items()
         ]
-        await conn.execute(_DURATION_SQL, *_columns(rows, 11))
+        columns = _columns(rows, 11)
+        await conn.execute(_DURATION_SQL, *columns)
+        await conn.execute(daily.DURATIONS_FROM_ARRAYS, *columns, zone)
