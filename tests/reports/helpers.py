@@ -33,9 +33,7 @@ async def snapshot() -> dict[str, Any]:
     states = await pool.fetch("SELECT * FROM report_conversation")
     open_ = await pool.fetch("SELECT * FROM report_open WHERE open <> 0")
     days = await pool.fetch("SELECT * FROM report_day")
-    day_durations = await pool.fetch(
-        "SELECT * FROM report_day_duration WHERE n <> 0 OR total <> 0"
-    )
+    day_durations = await pool.fetch("SELECT * FROM report_day_duration WHERE n <> 0 OR total <> 0")
     key = ("hour", "day", "inbox", "channel", "team", "agent", "priority", "tag")
 
     def counted(rows: list[Any]) -> set[tuple[Any, ...]]:

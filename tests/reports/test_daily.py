@@ -61,7 +61,7 @@ async def test_a_change_of_zone(quiet_client: httpx.AsyncClient) -> None:
     assert not await metrics.days_in_zone(pool, auckland)
     before = await metrics.by_period(pool, auckland, Filters(), "day")
     assert before == await metrics.by_period(pool, auckland, Filters(), "day", days=False)
-    rows, total, grid = before
+    rows, _total, grid = before
     assert [(r["period"], r["created"], r["resolved"]) for r in rows] == [
         ("2026-11-02", 1, 0),
         ("2026-11-03", 1, 1),  # the first, resolved at 11:00 UTC = Tue 00:00 NZDT
