@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import asyncpg
+import msgspec
 
 from hub.reports import daily
 from hub.reports.fold import COUNTS, Deltas, State
@@ -49,47 +50,62 @@ async def load_states(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int,
     }
 
 
+_STATE_TYPES = ("int", "int", "text", "int", "int", "text", "text", "text", "timestamptz",
+                "timestamptz", "timestamptz", "int", "int", "text", "text", "text", "smallint",
+                "int", "int")  # fmt: skip
+_STATE_NAMES = _STATE_COLUMNS.split(", ")
+# One statement per batch (unnest of one array per column), not one per conversation. A
+# conversation's tags travel as one JSON text (arrays of arrays must be rectangular).
+_SAVE_STATES = (
+    f"INSERT INTO report_conversation ({_STATE_COLUMNS})"
+    " SELECT id, inbox, channel, team, agent, priority,"
+    " ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), status, created_at, first_reply_at,"
+    " resolved_at, first_response_business, resolution_business, sla_first_response,"
+    " sla_next_response, sla_resolution, csat, messages_in, messages_out FROM unnest("
+    + ", ".join(f"${n + 1}::{t}[]" for n, t in enumerate(_STATE_TYPES))
+    + f") AS s({_STATE_COLUMNS})"
+    " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, channel = excluded.channel,"
+    " team = excluded.team, agent = excluded.agent, priority = excluded.priority,"
+    " tags = excluded.tags, status = excluded.status, first_reply_at = excluded.first_reply_at,"
+    " resolved_at = excluded.resolved_at,"
+    " first_response_business = excluded.first_response_business,"
+    " resolution_business = excluded.resolution_business,"
+    " sla_first_response = excluded.sla_first_response,"
+    " sla_next_response = excluded.sla_next_response, sla_resolution = excluded.sla_resolution,"
+    " csat = excluded.csat, messages_in = excluded.messages_in,"
+    " messages_out = excluded.messages_out"
+)
+_tags_json = msgspec.json.Encoder()
+
+
 async def save_states(conn: asyncpg.Connection, states: Sequence[State]) -> None:
     if not states:
         return
-    await conn.executemany(
-        f"INSERT INTO report_conversation ({_STATE_COLUMNS}) VALUES"
-        " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-        " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, channel = excluded.channel,"
-        " team = excluded.team, agent = excluded.agent, priority = excluded.priority,"
-        " tags = excluded.tags, status = excluded.status, first_reply_at = excluded.first_reply_at,"
-        " resolved_at = excluded.resolved_at,"
-        " first_response_business = excluded.first_response_business,"
-        " resolution_business = excluded.resolution_business,"
-        " sla_first_response = excluded.sla_first_response,"
-        " sla_next_response = excluded.sla_next_response, sla_resolution = excluded.sla_resolution,"
-        " csat = excluded.csat, messages_in = excluded.messages_in,"
-        " messages_out = excluded.messages_out",
-        [
-            (
-                s.id,
-                s.inbox,
-                s.channel,
-                s.team,
-                s.agent,
-                s.priority,
-                list(s.tags),
-                s.status,
-                s.created_at,
-                s.first_reply_at,
-                s.resolved_at,
-                s.first_response_business,
-                s.resolution_business,
-                s.sla.get("first_response"),
-                s.sla.get("next_response"),
-                s.sla.get("resolution"),
-                s.csat,
-                s.messages_in,
-                s.messages_out,
-            )
-            for s in states
-        ],
-    )
+    rows = [
+        (
+            s.id,
+            s.inbox,
+            s.channel,
+            s.team,
+            s.agent,
+            s.priority,
+            _tags_json.encode(s.tags).decode(),
+            s.status,
+            s.created_at,
+            s.first_reply_at,
+            s.resolved_at,
+            s.first_response_business,
+            s.resolution_business,
+            s.sla.get("first_response"),
+            s.sla.get("next_response"),
+            s.sla.get("resolution"),
+            s.csat,
+            s.messages_in,
+            s.messages_out,
+        )
+        for s in states
+    ]
+    await conn.execute(_SAVE_STATES, *_columns(rows, len(_STATE_NAMES)))
 
 
 def _hour(seconds: int) -> dt.datetime:
