@@ -8,7 +8,8 @@
 bench/seed.py loads conversations and messages with COPY but writes no events; this script
 turns them into the event log the live pipeline would have written (conversation.created at the
 conversation's creation, message.created per message at its time, conversation.updated with
-status 'resolved' at the last update of resolved ones) with one INSERT … SELECT, then:
+status 'resolved' at the last update of resolved ones) with one INSERT … SELECT in commit-time
+order, then:
 1. `rollup.rebuild()` over the whole log (events/s: the same fold the job runs per batch),
    hourly and daily rows, the daily ones in Europe/Copenhagen (the account's zone here);
 2. the overview (totals + every metric per day + heatmap) for the newest 90 days, 30 rounds,
@@ -33,22 +34,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# One INSERT in commit-time order, as the live pipeline writes the log (a batch then touches
+# the hours and conversations of a few minutes, not ones spread over two years); at the same
+# instant a conversation's creation comes before its messages, its resolution after them.
 EVENTS_SQL = [
     "TRUNCATE event",
     "INSERT INTO event (type, conversation, inbox, actor_type, data, created_at)"
-    " SELECT 'conversation.created', c.id, c.inbox, 'system', jsonb_build_object('id', c.id,"
-    " 'inbox_id', c.inbox, 'channel', i.channel, 'status', 'open', 'priority', c.priority,"
-    " 'assignee_id', c.assignee, 'team_id', c.team, 'tags', '[]'::jsonb, 'created_at', c.created_at),"
-    " c.created_at FROM conversation c JOIN inbox i ON i.id = c.inbox",
-    "INSERT INTO event (type, conversation, inbox, actor_type, data, created_at)"
-    " SELECT 'message.created', m.conversation, m.inbox, 'system', jsonb_build_object('id', m.id,"
-    " 'kind', m.kind, 'direction', m.direction, 'author', jsonb_build_object('type', m.author_type,"
-    " 'id', m.author_id)), m.created_at FROM message m",
-    "INSERT INTO event (type, conversation, inbox, actor_type, data, created_at)"
-    " SELECT 'conversation.updated', c.id, c.inbox, 'system', jsonb_build_object('id', c.id,"
+    " SELECT type, conversation, inbox, 'system', data, at FROM ("
+    " SELECT 'conversation.created' AS type, c.id AS conversation, c.inbox, jsonb_build_object("
+    " 'id', c.id, 'inbox_id', c.inbox, 'channel', i.channel, 'status', 'open', 'priority',"
+    " c.priority, 'assignee_id', c.assignee, 'team_id', c.team, 'tags', '[]'::jsonb,"
+    " 'created_at', c.created_at) AS data, c.created_at AS at, 0 AS rank, c.id AS seq"
+    " FROM conversation c JOIN inbox i ON i.id = c.inbox"
+    " UNION ALL SELECT 'message.created', m.conversation, m.inbox, jsonb_build_object('id', m.id,"
+    " 'kind', m.kind, 'direction', m.direction, 'author', jsonb_build_object('type',"
+    " m.author_type, 'id', m.author_id)), m.created_at, 1, m.id FROM message m"
+    " UNION ALL SELECT 'conversation.updated', c.id, c.inbox, jsonb_build_object('id', c.id,"
     " 'inbox_id', c.inbox, 'channel', i.channel, 'status', c.status, 'priority', c.priority,"
-    " 'assignee_id', c.assignee, 'team_id', c.team, 'tags', '[]'::jsonb), c.updated_at"
-    " FROM conversation c JOIN inbox i ON i.id = c.inbox WHERE c.status IN ('resolved', 'closed')",
+    " 'assignee_id', c.assignee, 'team_id', c.team, 'tags', '[]'::jsonb), c.updated_at, 2, c.id"
+    " FROM conversation c JOIN inbox i ON i.id = c.inbox WHERE c.status IN ('resolved', 'closed')"
+    ") e ORDER BY at, rank, seq",
 ]
 
 
@@ -64,7 +69,7 @@ def p95(timings: list[float]) -> float:
     return ordered[max(0, int(len(ordered) * 0.95) - 1)]
 
 
-async def main(dsn: str, runs: int, rebuild: bool, zone_switch: bool) -> None:
+async def main(dsn: str, runs: int, rebuild: bool, zone_switch: bool, rewrite_events: bool) -> None:
     import hub.domains  # noqa: F401
     from hub.db.engine import connection_pool
     from hub.reports import export, metrics, rollup
@@ -76,7 +81,7 @@ async def main(dsn: str, runs: int, rebuild: bool, zone_switch: bool) -> None:
     await services.start(settings, apply_migrations=True)
     try:
         pool = connection_pool()
-        if not await pool.fetchval("SELECT count(*) FROM event"):
+        if rewrite_events or not await pool.fetchval("SELECT count(*) FROM event"):
             print("writing the event log from the seeded conversations and messages …")
             for sql in EVENTS_SQL:
                 await pool.execute(sql)
@@ -190,5 +195,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--zone-switch", action="store_true", help="time a rebuild of the days in another zone"
     )
+    parser.add_argument(
+        "--rewrite-events", action="store_true", help="write the event log again (commit order)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.dsn, args.runs, not args.no_rebuild, args.zone_switch))
+    asyncio.run(
+        main(args.dsn, args.runs, not args.no_rebuild, args.zone_switch, args.rewrite_events)
+    )
