@@ -184,4 +184,11 @@ async def rebuild(
         if progress is not None:
             progress(count)
         if count < batch:
-            return applied
+            break
+    # Every row is new: fresh statistics, so reports are planned on the indexes at once.
+    async with connection_pool().acquire() as conn:
+        await conn.execute(
+            "ANALYZE report_hour, report_duration, report_open, report_conversation,"
+            " report_day, report_day_duration"
+        )
+    return applied

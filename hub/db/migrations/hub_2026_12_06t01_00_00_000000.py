@@ -53,7 +53,12 @@ STATEMENTS = [
         bucket smallint NOT NULL,
         n integer NOT NULL DEFAULT 0,
         total bigint NOT NULL DEFAULT 0,
-        PRIMARY KEY (tag, metric, day, inbox, channel, team, agent, priority, bucket))""",
+        -- day before metric: a report reads every metric of a range of days
+        PRIMARY KEY (tag, day, inbox, channel, team, agent, priority, metric, bucket))""",
+    # The day totals (a report without dimension filters) without reading past the per-dimension
+    # rows of the same days; report_day's total rows are one per day and need no index of their own.
+    "CREATE INDEX report_day_duration_total_idx ON report_day_duration (tag, day)"
+    " WHERE inbox = -1",
     # Element-wise sum of two equally long arrays (the upsert of `created_hours`).
     """CREATE FUNCTION report_add_arrays(a integer[], b integer[]) RETURNS integer[]
         LANGUAGE sql IMMUTABLE PARALLEL SAFE
