@@ -22,14 +22,15 @@ from typing import Any, TypeAlias
 import asyncpg
 
 from hub.reports import daily
-from hub.reports.buckets import quantile
+from hub.reports.buckets import middle
 from hub.reports.filters import Filters, Range, next_period, period_start
 from hub.reports.fold import COUNTS, DURATIONS, SLA_TARGETS
 
 FLOWS = ("created", "resolved", "reopened", "messages_in", "messages_out")
 # A pool: each query of a report takes its own connection, so they run at the same time.
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
-Histograms = dict[int, tuple[dict[int, int], int]]  # metric -> ({bucket: n}, sum of seconds)
+# metric -> (count, sum of seconds, median bucket, p90 bucket)
+Durations = dict[int, tuple[int, int, int | None, int | None]]
 Grid = list[list[int]]
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTS)
 _HEAT = ", ".join(f"sum(created_hours[{h + 1}])::bigint AS h{h}" for h in range(24))
@@ -74,10 +75,6 @@ async def days_in_zone(db: Db, rng: Range) -> bool:
     return await daily.zone_of_days(db) == rng.tz
 
 
-def _day(key: Any) -> dt.date:
-    return key.date() if isinstance(key, dt.datetime) else key
-
-
 async def _counts(
     db: Db, scope: _Scope, filters: Filters, group: str | None
 ) -> dict[Any, dict[str, int]]:
@@ -114,24 +111,59 @@ async def _period_counts(
     return {r["day"]: {c: int(r[c]) for c in COUNTS} for r in rows}, grid
 
 
+# Medians and p90s from the histograms in the database: the range's rows summed per group,
+# metric and bucket (plus, with GROUPING SETS, over the whole range: k NULL), then per group and
+# metric the first bucket whose running count reaches the nearest rank — buckets.quantile's
+# rule, in the same float arithmetic — so a report receives one row per group and metric
+# instead of every bucket of every day.
+_QUANTILES = (
+    "WITH h AS (SELECT {key} AS k, metric, bucket, sum(n)::bigint AS n,"
+    " sum(total)::bigint AS total FROM {table} WHERE {where} GROUP BY {grouping}),"
+    " c AS (SELECT k, metric, bucket, total,"
+    " sum(n) OVER (PARTITION BY k, metric ORDER BY bucket) AS running,"
+    " (sum(n) OVER (PARTITION BY k, metric))::float8 AS count FROM h)"
+    " SELECT k, metric, max(count)::bigint AS n, sum(total)::bigint AS total,"
+    " min(bucket) FILTER (WHERE running >= greatest(1, ceil(0.5::float8 * count))) AS median,"
+    " min(bucket) FILTER (WHERE running >= greatest(1, ceil(0.9::float8 * count))) AS p90"
+    " FROM c GROUP BY k, metric"
+)
+
+
+def _period_key(local_day: str, period: str) -> str:
+    if period == "day":
+        return local_day
+    return f"date_trunc('{period}', ({local_day})::timestamp)::date"  # weeks begin on Monday
+
+
 async def _durations(
-    db: Db, scope: _Scope, filters: Filters, group: str | None
-) -> dict[Any, Histograms]:
+    db: Db,
+    scope: _Scope,
+    filters: Filters,
+    group: str | None,
+    *,
+    period: str = "day",
+    with_total: bool = False,
+) -> dict[Any, Durations]:
+    """Per value of `group` (a dimension, or "local": the period's first day) and metric:
+    (count, sum of seconds, median bucket, p90 bucket); under None the whole range's when
+    `with_total`."""
     params: list[Any] = []
-    key = scope.key(group, params, "day")
+    if group == "local":
+        if scope.days:
+            local_day = "day"
+        else:
+            params.append(scope.rng.tz)
+            local_day = f"(hour AT TIME ZONE ${len(params)})::date"
+        key = _period_key(local_day, period)
+    else:
+        key = scope.key(group, params, "day")
     where = scope.where(params, filters, group)
+    grouping = "GROUPING SETS ((k, metric, bucket), (metric, bucket))" if with_total else "1, 2, 3"
     table = "report_day_duration" if scope.days else "report_duration"
-    rows = await db.fetch(
-        f"SELECT {key} AS k, metric, bucket, sum(n)::bigint AS n, sum(total)::bigint AS total"
-        f" FROM {table} WHERE {where} GROUP BY 1, 2, 3",
-        *params,
-    )
-    out: dict[Any, Histograms] = defaultdict(dict)
-    for r in rows:
-        k = _day(r["k"]) if group == "local" else r["k"]
-        hist, total = out[k].get(r["metric"], ({}, 0))
-        hist[r["bucket"]] = hist.get(r["bucket"], 0) + int(r["n"])
-        out[k][r["metric"]] = (hist, total + int(r["total"]))
+    sql = _QUANTILES.format(key=key, table=table, where=where, grouping=grouping)
+    out: dict[Any, Durations] = defaultdict(dict)
+    for r in await db.fetch(sql, *params):
+        out[r["k"]][r["metric"]] = (int(r["n"]), int(r["total"]), r["median"], r["p90"])
     return out
 
 
@@ -172,32 +204,22 @@ def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
         into[name] = into.get(name, 0) + value
 
 
-def _add_histograms(into: Histograms, more: Histograms) -> None:
-    for metric, (hist, total) in more.items():
-        mine, my_total = into.get(metric, ({}, 0))
-        mine = dict(mine)
-        for bucket, n in hist.items():
-            mine[bucket] = mine.get(bucket, 0) + n
-        into[metric] = (mine, my_total + total)
-
-
 def _percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+def _middle(bucket: int | None) -> float | None:
+    return None if bucket is None else round(middle(bucket), 1)
 
 
-def derive(counts: dict[str, int], durations: Histograms) -> dict[str, Any]:
-    """The metrics of one group from its summed counts and histograms."""
+def derive(counts: dict[str, int], durations: Durations) -> dict[str, Any]:
+    """The metrics of one group from its summed counts and its durations' quantile buckets."""
     out: dict[str, Any] = {name: counts.get(name, 0) for name in FLOWS}
     for name, metric in DURATIONS.items():
-        hist, total = durations.get(metric, ({}, 0))
-        n = sum(hist.values())
+        n, total, median, p90 = durations.get(metric, (0, 0, None, None))
         out[f"{name}_count"] = n
-        out[f"{name}_median"] = _round(quantile(hist, 0.5))
-        out[f"{name}_p90"] = _round(quantile(hist, 0.9))
+        out[f"{name}_median"] = _middle(median) if n else None
+        out[f"{name}_p90"] = _middle(p90) if n else None
         out[f"{name}_avg"] = round(total / n, 1) if n else None
     for target in SLA_TARGETS:
         met = counts.get(f"sla_{target}_met", 0)
@@ -227,9 +249,9 @@ async def by_period(
     if days is None:
         days = await days_in_zone(db, rng)
     scope = _Scope(rng, days)
-    (per_day, grid), per_day_durations, open_start = await asyncio.gather(
+    (per_day, grid), durations, open_start = await asyncio.gather(
         _period_counts(db, scope, filters),
-        _durations(db, scope, filters, "local"),
+        _durations(db, scope, filters, "local", period=period, with_total=True),
         open_at(db, scope, filters, None, at_end=False),
     )
     opening = open_start.get(None, 0)
@@ -238,20 +260,15 @@ async def by_period(
     for day, values in per_day.items():
         _add_counts(counts[period_start(day, period)], values)
         _add_counts(total_counts, values)
-    histograms: dict[dt.date, Histograms] = defaultdict(dict)
-    total_histograms: Histograms = {}
-    for day, hists in per_day_durations.items():
-        _add_histograms(histograms[period_start(day, period)], hists)
-        _add_histograms(total_histograms, hists)
     rows = []
     open_ = opening
     for first in rng.periods(period):
-        row = derive(counts.get(first, {}), histograms.get(first, {}))
+        row = derive(counts.get(first, {}), durations.get(first, {}))
         open_ += counts.get(first, {}).get("backlog", 0)
         row["backlog"] = open_
         last = min(next_period(first, period) - dt.timedelta(days=1), rng.last)
         rows.append({"period": first.isoformat(), "period_end": last.isoformat(), **row})
-    total = derive(total_counts, total_histograms)
+    total = derive(total_counts, durations.get(None, {}))
     total["backlog"] = opening + total_counts.get("backlog", 0)
     return rows, total, grid
 
