@@ -72,3 +72,9 @@ async def put(inbox_id: int, value: CsatSettings) -> CsatSettings:
             value.template.strip(),
         )
     return _from_row(row)
+
+
+async def enabled_inboxes() -> set[int]:
+    """The inboxes that send a survey (the admin list shows it per inbox)."""
+    rows = await connection_pool().fetch("SELECT inbox FROM csat_setting WHERE enabled")
+    return {r["inbox"] for r in rows}

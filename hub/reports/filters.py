@@ -11,6 +11,7 @@ PERIODS = ("day", "week", "month")
 DIMENSIONS = {"inbox": "inbox", "channel": "channel", "team": "team", "agent": "agent",
               "priority": "priority", "tag": "tag"}  # fmt: skip
 MAX_DAYS = 731
+_DIMENSIONS = ("inbox", "channel", "team", "agent", "priority")
 
 
 class ReportInputError(ValueError):
@@ -30,13 +31,22 @@ class Filters:
     tag: str | None = None
     priority: str | None = None
 
-    def where(self, params: list[Any], *, tag_rows: bool = False) -> str:
+    def dimensioned(self) -> bool:
+        """Whether a filter other than the tag is set (the daily totals cannot answer)."""
+        return any(getattr(self, name) is not None for name in _DIMENSIONS)
+
+    def where(self, params: list[Any], *, tag_rows: bool = False, level: str | None = None) -> str:
         """SQL conditions for the rollup tables; appends their values to `params`.
 
         Without a tag filter the rows with tag '' count each conversation once; with one, that
-        tag's rows. `tag_rows` (the tag table) takes every tag's rows instead.
+        tag's rows. `tag_rows` (the tag table) takes every tag's rows instead. On the daily
+        tables `level` picks the per-day totals ("total") or the per-dimension rows ("detail").
         """
         parts: list[str] = []
+        if level == "total":
+            parts.append("inbox = -1")
+        elif level == "detail":
+            parts.append("inbox >= 0")
         if tag_rows:
             parts.append("tag <> ''")
             if self.tag is not None:
@@ -45,7 +55,7 @@ class Filters:
         else:
             params.append(self.tag or "")
             parts.append(f"tag = ${len(params)}")
-        for name in ("inbox", "channel", "team", "agent", "priority"):
+        for name in _DIMENSIONS:
             value = getattr(self, name)
             if value is not None:
                 params.append(value)

@@ -21,8 +21,9 @@ import msgspec
 
 from hub.db.engine import connection_pool
 from hub.realtime.events import Event
-from hub.reports import store
+from hub.reports import daily, store
 from hub.reports.fold import EVENT_TYPES, Deltas, apply
+from hub.system.services import current
 
 BATCH = 5000
 
@@ -50,17 +51,33 @@ async def _events(conn: asyncpg.Connection, after: int, upto: int, limit: int) -
     ]
 
 
-async def advance(*, batch: int = BATCH, wait: bool = False) -> tuple[int, int] | None:
+def account_zone() -> str:
+    """The zone the daily rows should be in: the account's (HUB_TIMEZONE)."""
+    return current().settings.timezone
+
+
+async def advance(
+    *, batch: int = BATCH, wait: bool = False, zone: str | None = None
+) -> tuple[int, int] | None:
     """Apply one batch; returns (events applied, new mark), or None when another worker holds
-    the mark (unless `wait`, which queues behind it)."""
+    the mark (unless `wait`, which queues behind it).
+
+    The daily rows are written in `zone` (default the account's); when they are in another
+    zone (HUB_TIMEZONE changed, or never built), they are first rebuilt from the hourly rows,
+    in this transaction, so no report ever reads days of two zones.
+    """
+    zone = zone or account_zone()
     async with connection_pool().acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO report_mark (id, last_event) VALUES (1, 0) ON CONFLICT DO NOTHING"
         )
         lock = "FOR UPDATE" if wait else "FOR UPDATE SKIP LOCKED"
-        mark = await conn.fetchval(f"SELECT last_event FROM report_mark WHERE id = 1 {lock}")
-        if mark is None:
+        row = await conn.fetchrow(f"SELECT last_event, zone FROM report_mark WHERE id = 1 {lock}")
+        if row is None:
             return None
+        mark = row["last_event"]
+        if row["zone"] != zone:
+            await daily.rebuild_days(conn, zone)
         newest = await conn.fetchval("SELECT coalesce(max(id), 0) FROM event")
         if newest <= mark:
             return 0, mark
@@ -73,18 +90,18 @@ async def advance(*, batch: int = BATCH, wait: bool = False) -> tuple[int, int] 
             deltas = Deltas()
             touched = apply(states, events, deltas)
             await store.save_states(conn, [states[i] for i in sorted(touched)])
-            await store.save_deltas(conn, deltas)
+            await store.save_deltas(conn, deltas, zone)
         await conn.execute(
             "UPDATE report_mark SET last_event = $1, updated_at = now() WHERE id = 1", moved_to
         )
         return len(events), moved_to
 
 
-async def catch_up(*, batch: int = BATCH, rounds: int = 1000) -> int:
+async def catch_up(*, batch: int = BATCH, rounds: int = 1000, zone: str | None = None) -> int:
     """Apply batches until the mark reaches the newest event (or `rounds` ran); events applied."""
     applied = 0
     for _ in range(rounds):
-        result = await advance(batch=batch)
+        result = await advance(batch=batch, zone=zone)
         if result is None:
             break
         count, _mark = result
@@ -123,12 +140,35 @@ async def reset() -> None:
         )
         await conn.execute("SELECT last_event FROM report_mark WHERE id = 1 FOR UPDATE")
         await conn.execute(
-            "TRUNCATE report_hour, report_duration, report_open, report_conversation"
+            "TRUNCATE report_hour, report_duration, report_open, report_conversation,"
+            " report_day, report_day_duration"
         )
-        await conn.execute("UPDATE report_mark SET last_event = 0, updated_at = now() WHERE id = 1")
+        await conn.execute(
+            "UPDATE report_mark SET last_event = 0, zone = NULL, updated_at = now() WHERE id = 1"
+        )
 
 
-async def rebuild(*, batch: int = 20_000, progress: Callable[[int], None] | None = None) -> int:
+async def switch_zone(zone: str | None = None) -> bool:
+    """Rebuild the daily rows from the hourly ones when they are not in `zone` (default the
+    account's); waits for a running batch. True when it rebuilt."""
+    zone = zone or account_zone()
+    async with connection_pool().acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO report_mark (id, last_event) VALUES (1, 0) ON CONFLICT DO NOTHING"
+        )
+        stored = await conn.fetchval("SELECT zone FROM report_mark WHERE id = 1 FOR UPDATE")
+        if stored == zone:
+            return False
+        await daily.rebuild_days(conn, zone)
+        return True
+
+
+async def rebuild(
+    *,
+    batch: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+    zone: str | None = None,
+) -> int:
     """Recompute every rollup from the whole event log; calls `progress(events)` per batch.
 
     The same fold as the incremental job, only in bigger batches; meanwhile the job finds the
@@ -137,11 +177,18 @@ async def rebuild(*, batch: int = 20_000, progress: Callable[[int], None] | None
     await reset()
     applied = 0
     while True:
-        result = await advance(batch=batch, wait=True)
+        result = await advance(batch=batch, wait=True, zone=zone)
         assert result is not None  # `wait` queues behind a running job instead of skipping
         count, _mark = result
         applied += count
         if progress is not None:
             progress(count)
         if count < batch:
-            return applied
+            break
+    # Every row is new: fresh statistics, so reports are planned on the indexes at once.
+    async with connection_pool().acquire() as conn:
+        await conn.execute(
+            "ANALYZE report_hour, report_duration, report_open, report_conversation,"
+            " report_day, report_day_duration"
+        )
+    return applied

@@ -6,7 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 import asyncpg
+import msgspec
 
+from hub.reports import daily
 from hub.reports.fold import COUNTS, Deltas, State
 
 _STATE_COLUMNS = (
@@ -48,47 +50,62 @@ async def load_states(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int,
     }
 
 
+_STATE_TYPES = ("int", "int", "text", "int", "int", "text", "text", "text", "timestamptz",
+                "timestamptz", "timestamptz", "int", "int", "text", "text", "text", "smallint",
+                "int", "int")  # fmt: skip
+_STATE_NAMES = _STATE_COLUMNS.split(", ")
+# One statement per batch (unnest of one array per column), not one per conversation. A
+# conversation's tags travel as one JSON text (arrays of arrays must be rectangular).
+_SAVE_STATES = (
+    f"INSERT INTO report_conversation ({_STATE_COLUMNS})"
+    " SELECT id, inbox, channel, team, agent, priority,"
+    " ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), status, created_at, first_reply_at,"
+    " resolved_at, first_response_business, resolution_business, sla_first_response,"
+    " sla_next_response, sla_resolution, csat, messages_in, messages_out FROM unnest("
+    + ", ".join(f"${n + 1}::{t}[]" for n, t in enumerate(_STATE_TYPES))
+    + f") AS s({_STATE_COLUMNS})"
+    " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, channel = excluded.channel,"
+    " team = excluded.team, agent = excluded.agent, priority = excluded.priority,"
+    " tags = excluded.tags, status = excluded.status, first_reply_at = excluded.first_reply_at,"
+    " resolved_at = excluded.resolved_at,"
+    " first_response_business = excluded.first_response_business,"
+    " resolution_business = excluded.resolution_business,"
+    " sla_first_response = excluded.sla_first_response,"
+    " sla_next_response = excluded.sla_next_response, sla_resolution = excluded.sla_resolution,"
+    " csat = excluded.csat, messages_in = excluded.messages_in,"
+    " messages_out = excluded.messages_out"
+)
+_tags_json = msgspec.json.Encoder()
+
+
 async def save_states(conn: asyncpg.Connection, states: Sequence[State]) -> None:
     if not states:
         return
-    await conn.executemany(
-        f"INSERT INTO report_conversation ({_STATE_COLUMNS}) VALUES"
-        " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-        " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, channel = excluded.channel,"
-        " team = excluded.team, agent = excluded.agent, priority = excluded.priority,"
-        " tags = excluded.tags, status = excluded.status, first_reply_at = excluded.first_reply_at,"
-        " resolved_at = excluded.resolved_at,"
-        " first_response_business = excluded.first_response_business,"
-        " resolution_business = excluded.resolution_business,"
-        " sla_first_response = excluded.sla_first_response,"
-        " sla_next_response = excluded.sla_next_response, sla_resolution = excluded.sla_resolution,"
-        " csat = excluded.csat, messages_in = excluded.messages_in,"
-        " messages_out = excluded.messages_out",
-        [
-            (
-                s.id,
-                s.inbox,
-                s.channel,
-                s.team,
-                s.agent,
-                s.priority,
-                list(s.tags),
-                s.status,
-                s.created_at,
-                s.first_reply_at,
-                s.resolved_at,
-                s.first_response_business,
-                s.resolution_business,
-                s.sla.get("first_response"),
-                s.sla.get("next_response"),
-                s.sla.get("resolution"),
-                s.csat,
-                s.messages_in,
-                s.messages_out,
-            )
-            for s in states
-        ],
-    )
+    rows = [
+        (
+            s.id,
+            s.inbox,
+            s.channel,
+            s.team,
+            s.agent,
+            s.priority,
+            _tags_json.encode(s.tags).decode(),
+            s.status,
+            s.created_at,
+            s.first_reply_at,
+            s.resolved_at,
+            s.first_response_business,
+            s.resolution_business,
+            s.sla.get("first_response"),
+            s.sla.get("next_response"),
+            s.sla.get("resolution"),
+            s.csat,
+            s.messages_in,
+            s.messages_out,
+        )
+        for s in states
+    ]
+    await conn.execute(_SAVE_STATES, *_columns(rows, len(_STATE_NAMES)))
 
 
 def _hour(seconds: int) -> dt.datetime:
@@ -125,12 +142,15 @@ def _columns(keys: Sequence[tuple[object, ...]], width: int) -> list[list[object
     return [list(column) for column in zip(*keys, strict=True)] if keys else [[]] * width
 
 
-async def save_deltas(conn: asyncpg.Connection, deltas: Deltas) -> None:
-    """Add the deltas to the rows (one statement per table; each key appears once)."""
+async def save_deltas(conn: asyncpg.Connection, deltas: Deltas, zone: str) -> None:
+    """Add the deltas to the hourly rows and, summed per local day of `zone`, to the daily rows
+    (one statement per table; each key appears once)."""
     counts = deltas.nonzero_counts()
     if counts:
         rows = [(_hour(k[0]), *k[1:], *v) for k, v in counts.items()]
-        await conn.execute(_COUNT_SQL, *_columns(rows, 7 + len(COUNTS)))
+        columns = _columns(rows, 7 + len(COUNTS))
+        await conn.execute(_COUNT_SQL, *columns)
+        await conn.execute(daily.COUNTS_FROM_ARRAYS, *columns, zone)
         backlog: dict[tuple[object, ...], int] = {}
         for key, values in counts.items():
             if values[_BACKLOG]:
@@ -143,4 +163,6 @@ async def save_deltas(conn: asyncpg.Connection, deltas: Deltas) -> None:
             (_hour(key[0]), *key[1:], metric, bucket, cell[0], cell[1])
             for (key, metric, bucket), cell in deltas.durations.items()
         ]
-        await conn.execute(_DURATION_SQL, *_columns(rows, 11))
+        columns = _columns(rows, 11)
+        await conn.execute(_DURATION_SQL, *columns)
+        await conn.execute(daily.DURATIONS_FROM_ARRAYS, *columns, zone)

@@ -32,10 +32,23 @@ async def snapshot() -> dict[str, Any]:
     durations = await pool.fetch("SELECT * FROM report_duration WHERE n <> 0 OR total <> 0")
     states = await pool.fetch("SELECT * FROM report_conversation")
     open_ = await pool.fetch("SELECT * FROM report_open WHERE open <> 0")
-    key = ("hour", "inbox", "channel", "team", "agent", "priority", "tag")
+    days = await pool.fetch("SELECT * FROM report_day")
+    day_durations = await pool.fetch("SELECT * FROM report_day_duration WHERE n <> 0 OR total <> 0")
+    key = ("hour", "day", "inbox", "channel", "team", "agent", "priority", "tag")
+
+    def counted(rows: list[Any]) -> set[tuple[Any, ...]]:
+        return {
+            tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in r.items())
+            for r in rows
+            if any(any(v) if isinstance(v, list) else v for k, v in r.items() if k not in key)
+        }
+
     return {
-        "hours": {tuple(r.items()) for r in hours if any(v for k, v in r.items() if k not in key)},
+        "hours": counted(hours),
         "durations": {tuple(r.items()) for r in durations},
+        "days": counted(days),
+        "day_durations": {tuple(r.items()) for r in day_durations},
+        "zone": await pool.fetchval("SELECT zone FROM report_mark WHERE id = 1"),
         "open": {tuple(r.items()) for r in open_},
         "states": {
             tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in r.items()) for r in states

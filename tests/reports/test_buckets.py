@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.reports.buckets import ERROR_BOUND, LAST, bucket_of, middle, quantile
@@ -30,3 +30,36 @@ def test_quantiles_are_the_nearest_rank_within_the_bound(values: list[int], q: f
 def test_no_durations_no_quantile() -> None:
     assert quantile({}, 0.5) is None
     assert ERROR_BOUND < 0.045
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, LAST), st.integers(1, 50)), min_size=1, max_size=40),
+    st.sampled_from([0.5, 0.9]),
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+async def test_the_database_reads_the_same_quantile(
+    database: str, cells: list[tuple[int, int]], q: float
+) -> None:
+    """metrics reads medians and p90s in SQL (one row per group, not every bucket): the same
+    bucket buckets.quantile picks, for any histogram."""
+    import asyncpg
+
+    from hub.reports.metrics import _QUANTILES
+
+    counts: Counter[int] = Counter()
+    for bucket, n in cells:
+        counts[bucket] += n
+    source = (
+        "(SELECT 1 AS metric, b AS bucket, n, 0::bigint AS total"
+        " FROM unnest($1::smallint[], $2::int[]) AS u(b, n)) AS t"
+    )
+    sql = _QUANTILES.format(key="0", table=source, where="true", grouping="1, 2, 3")
+    conn = await asyncpg.connect(database)
+    try:
+        row = await conn.fetchrow(sql, list(counts), list(counts.values()))
+    finally:
+        await conn.close()
+    assert row["n"] == sum(counts.values())
+    assert middle(row["median" if q == 0.5 else "p90"]) == quantile(counts, q)

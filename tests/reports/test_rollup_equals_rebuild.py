@@ -1,5 +1,6 @@
 """Random event streams, applied by the incremental job in random batches, give exactly the rows
-a rebuild from scratch gives."""
+a rebuild from scratch gives, hourly and daily; and the daily rows are the hourly ones summed per
+local day (what a change of zone rebuilds them from)."""
 
 from __future__ import annotations
 
@@ -126,6 +127,8 @@ async def _write(
     stream=streams,
     batches=st.lists(st.integers(1, 7), min_size=1, max_size=5),
     introduced=st.sampled_from([3, 3, 2]),
+    # UTC; half-hour offset (hours straddle local midnight); the day ahead of UTC
+    zone=st.sampled_from(["UTC", "Asia/Kolkata", "Pacific/Auckland", "America/New_York"]),
 )
 @settings(
     max_examples=25,
@@ -133,7 +136,11 @@ async def _write(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 async def test_incremental_rollup_equals_rebuild(
-    quiet_client: httpx.AsyncClient, stream: list[Any], batches: list[int], introduced: int
+    quiet_client: httpx.AsyncClient,
+    stream: list[Any],
+    batches: list[int],
+    introduced: int,
+    zone: str,
 ) -> None:
     client = quiet_client
     pool = connection_pool()
@@ -151,14 +158,22 @@ async def test_incremental_rollup_equals_rebuild(
     # The incremental job: small batches of varying size until it has caught up.
     n = 0
     while True:
-        result = await rollup.advance(batch=batches[n % len(batches)])
+        result = await rollup.advance(batch=batches[n % len(batches)], zone=zone)
         assert result is not None
         n += 1
         if result[0] == 0:
             break
     incremental = await snapshot()
     assert incremental["states"], "the stream's conversations have report state"
+    assert incremental["zone"] == zone
+    assert bool(incremental["days"]) == bool(incremental["hours"])
+    assert bool(incremental["day_durations"]) == bool(incremental["durations"])
 
-    applied = await rollup.rebuild(batch=10_000)
+    # The daily rows recomputed from the hourly ones (as a change of zone does) are the same.
+    await pool.execute("UPDATE report_mark SET zone = NULL WHERE id = 1")
+    assert await rollup.switch_zone(zone) is True
+    assert await snapshot() == incremental
+
+    applied = await rollup.rebuild(batch=10_000, zone=zone)
     assert applied == await rollup.count_events()
     assert await snapshot() == incremental

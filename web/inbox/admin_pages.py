@@ -10,6 +10,7 @@ from hub.auth import accounts, people, roles
 from hub.auth.permissions import Permission
 from hub.channels import inboxes
 from hub.conversations import inbox_views
+from hub.csat import settings as csat_settings
 from hub.routing.assign import POLICIES
 from hub.system.services import current
 from web.inbox.render import html
@@ -47,8 +48,26 @@ async def inboxes_page(viewer: Viewer) -> Response[str]:
         teams=team_rows,
         team_names={t["id"]: t["name"] for t in team_rows},
         public_url=current().settings.public_url,
+        surveys=await csat_settings.enabled_inboxes(),
     )
     return html("admin/inboxes.html", context, host=viewer.host)
+
+
+@get("/admin/inboxes/{inbox_id:int}/csat", permission=Permission.MANAGE_INBOXES)
+async def csat_settings_page(viewer: Viewer, inbox_id: int) -> Response[str]:
+    """One inbox's CSAT survey: on or off, the delay after the resolution, how long answers
+    count, the question, and (WhatsApp) the template for a closed reply window. Saved through
+    `PUT /api/v1/inboxes/{id}/csat`."""
+    inbox = await inboxes.get_inbox(inbox_id, include_inactive=True)
+    context = viewer.context(
+        section="inboxes",
+        inbox={"id": inbox["id"], "name": inbox["name"], "channel": inbox["channel"]},
+        csat=await csat_settings.get(inbox_id),
+        default_question=csat_settings.DEFAULT_QUESTION,
+        max_delay=csat_settings.MAX_DELAY_MINUTES,
+        max_window=csat_settings.MAX_WINDOW_HOURS,
+    )
+    return html("admin/csat_settings.html", context, host=viewer.host)
 
 
 @get("/admin/agents", permission=Permission.MANAGE_TEAMS)
@@ -77,4 +96,4 @@ async def api_keys_page(viewer: Viewer) -> Response[str]:
     return html("admin/api_keys.html", context, host=viewer.host)
 
 
-handlers = [inboxes_page, agents_page, api_keys_page]
+handlers = [inboxes_page, csat_settings_page, agents_page, api_keys_page]
