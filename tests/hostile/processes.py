@@ -1,0 +1,215 @@
+"""Real processes for the fault tests: `hub serve`, `hub worker` and a Redis of the test's own.
+
+The machine's Redis is shared with other test runs, so a test that takes Redis away starts its
+own `redis-server` on a free port (no persistence: a restart also loses every queued job, the
+worst case the sweeps must cover). Processes are killed with SIGKILL where the test says so,
+never by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import free_port
+
+HUB = str(Path(sys.executable).with_name("hub"))
+ADMIN_EMAIL = "root@example.com"
+ADMIN_PASSWORD = "fault-tests-admin"
+
+
+def hub_env(database_url: str, redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The scale-out deployment: PostgreSQL and Redis by URL, the fakes on 127.0.0.1 allowed."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HUB_", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(
+        HUB_DATA_DIR=str(data_dir),
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        HUB_SECRET_KEY="fault-tests-secret-" + "x" * 40,
+        HUB_ADMIN_EMAIL=ADMIN_EMAIL,
+        HUB_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        HUB_ALLOW_PRIVATE_CALLBACK_URLS="true",
+        HUB_ALLOW_CUSTOM_PROVIDER_URLS="true",
+        HUB_LOG_FORMAT="text",
+    )
+    env.update(extra)
+    return env
+
+
+def temp_dir(prefix: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+def remove_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class Proc:
+    """One child process with its output in a log file."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.handle = log.open("a")
+        self.process = subprocess.Popen(argv, env=env, stdout=self.handle, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when the machine loses the process."""
+        if self.alive():
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.handle.close()
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.handle.close()
+        return int(self.process.returncode)
+
+
+class RedisServer:
+    """A private redis-server on a fixed free port, so it can be stopped and started again."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: Proc | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        argv = [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+        ]
+        self.proc = Proc(argv, dict(os.environ), self.workdir / "redis.log")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"redis-server did not start:\n{self.proc.output()}")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
+
+
+def serve(env: dict[str, str], data_dir: Path, name: str = "web") -> tuple[Proc, str]:
+    port = free_port()
+    proc = Proc([HUB, "serve", "--port", str(port)], env, data_dir / f"{name}.log")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def worker(env: dict[str, str], data_dir: Path, name: str = "worker") -> Proc:
+    return Proc([HUB, "worker"], env, data_dir / f"{name}.log")
+
+
+async def wait_healthy(url: str, proc: Proc, timeout: float = 90) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with httpx.AsyncClient(timeout=2) as http:
+        while loop.time() < deadline:
+            if not proc.alive():
+                raise AssertionError(f"hub exited early:\n{proc.output()}")
+            try:
+                if (await http.get(f"{url}/ready")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"hub did not become ready:\n{proc.output()}")
+
+
+async def wait_worker(proc: Proc, timeout: float = 60) -> None:
+    """Until the worker says it consumes the queue (its jobs are importable, Redis reached)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if not proc.alive():
+            raise AssertionError(f"worker exited early:\n{proc.output()}")
+        if "consuming" in proc.output():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"worker did not start:\n{proc.output()}")
+
+
+async def admin_headers(http: httpx.AsyncClient) -> dict[str, str]:
+    """An API key of the admin that `hub serve` created from HUB_ADMIN_EMAIL."""
+    login = await http.post(
+        "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+    made = await http.post(
+        "/api/v1/api-keys",
+        json={"name": "fault tests"},
+        headers={"x-csrf-token": login.json()["csrf_token"]},
+    )
+    assert made.status_code == 201, made.text
+    http.cookies.clear()
+    return {"authorization": f"Bearer {made.json()['key']}"}
+
+
+async def api_inbox(
+    http: httpx.AsyncClient, headers: dict[str, str], name: str, **config: Any
+) -> dict[str, Any]:
+    made = await http.post(
+        "/api/v1/inboxes", json={"name": name, "channel": "api", "config": config}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
+async def conversation_of(http: httpx.AsyncClient, headers: dict[str, str], inbox_id: int) -> int:
+    listing = await http.get(
+        "/api/v1/conversations", params={"inbox_id": inbox_id}, headers=headers
+    )
+    assert listing.status_code == 200, listing.text
+    items = listing.json()["items"]
+    assert len(items) == 1, items
+    return int(items[0]["id"])
