@@ -155,13 +155,16 @@ def _check_window(last_inbound: dt.datetime | None, hours: int) -> None:
         )
 
 
-async def enqueue_dispatch(message_id: int, attempts: int = 0, *, delay: float = 0.0) -> bool:
+async def enqueue_dispatch(
+    message_id: int, attempts: int = 0, *, delay: float = 0.0, again: str = ""
+) -> bool:
     """Queue the send; the key makes a second enqueue of the same attempt a no-op.
 
     Never raises: the reply is already committed `pending`, which is the outbox. When the queue
     is away (Redis down) the row waits for `sweep_outbound`, which enqueues it once the queue is
     back. Raising here answered the agent's reply with a 500 although it had been stored, and a
-    retried request would have sent it twice. False when the queue refused.
+    retried request would have sent it twice. False when the queue refused. `again` makes the key
+    of a deliberate second job for the same attempt (a send deferred while its inbox is busy).
     """
     from hub.jobs.registry import enqueue
     from hub.system.services import current
@@ -172,7 +175,7 @@ async def enqueue_dispatch(message_id: int, attempts: int = 0, *, delay: float =
             enqueue(
                 current().queue,
                 "dispatch",
-                key=f"dispatch:{message_id}:{attempts}",
+                key=f"dispatch:{message_id}:{attempts}{again}",
                 message_id=message_id,
                 **extra,
             ),

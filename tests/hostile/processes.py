@@ -9,6 +9,7 @@ never by name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -16,9 +17,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.conftest import free_port
@@ -213,3 +216,82 @@ async def conversation_of(http: httpx.AsyncClient, headers: dict[str, str], inbo
     items = listing.json()["items"]
     assert len(items) == 1, items
     return int(items[0]["id"])
+
+
+class Cluster:
+    """A private Redis, one `hub serve` and the `hub worker`s a test starts and kills."""
+
+    def __init__(self, database_url: str, prefix: str, **env: str) -> None:
+        self.workdir = temp_dir(prefix)
+        self.redis = RedisServer(self.workdir)
+        self.database_url = database_url
+        self.extra_env = env
+        self.web: Proc | None = None
+        self.url = ""
+        self.workers: list[Proc] = []
+
+    @property
+    def env(self) -> dict[str, str]:
+        return hub_env(self.database_url, self.redis.url, self.workdir, **self.extra_env)
+
+    async def start(self, workers: int = 1) -> None:
+        await self.redis.start()
+        self.web, self.url = serve(self.env, self.workdir)
+        await wait_healthy(self.url, self.web)
+        for _ in range(workers):
+            await self.add_worker()
+
+    async def add_worker(self) -> Proc:
+        proc = worker(self.env, self.workdir, f"worker-{len(self.workers)}")
+        self.workers.append(proc)
+        await wait_worker(proc)
+        return proc
+
+    def logs(self, tail: int = 4000) -> str:
+        procs = ([self.web] if self.web else []) + self.workers
+        return "\n".join(f"--- {p.log.name}\n{p.output()[-tail:]}" for p in procs)
+
+    def close(self) -> None:
+        for proc in [*self.workers, *([self.web] if self.web else [])]:
+            if proc.alive():
+                proc.stop()
+        self.redis.kill()
+        remove_dir(self.workdir)
+
+
+async def reply(
+    http: httpx.AsyncClient, headers: dict[str, str], conversation: int, text: str
+) -> int:
+    made = await http.post(
+        f"/api/v1/conversations/{conversation}/messages", json={"text": text}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+async def customer_writes(
+    http: httpx.AsyncClient, headers: dict[str, str], inbox_id: int, external_id: str
+) -> int:
+    """An inbound message on an API inbox; its conversation."""
+    sent = await http.post(
+        f"/api/v1/inboxes/{inbox_id}/messages",
+        json={
+            "external_id": external_id,
+            "sender": {"kind": "phone", "address": "+4520123456", "name": "Customer"},
+            "text": external_id,
+        },
+        headers=headers,
+    )
+    assert sent.status_code == 201, sent.text
+    return await conversation_of(http, headers, inbox_id)
+
+
+@contextlib.asynccontextmanager
+async def database(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection for a test's checks: the machine's PostgreSQL is shared and its
+    connections are few, so checks must not open one per poll."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
