@@ -295,3 +295,18 @@ async def database(dsn: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+async def imap_unseen(port: int, user: str, password: str) -> int:
+    """How many messages of INBOX are not yet \\Seen (the hub marks them after the commit)."""
+    import aioimaplib
+
+    client = aioimaplib.IMAP4(host="127.0.0.1", port=port, timeout=60)
+    await client.wait_hello_from_server()
+    assert (await client.login(user, password)).result == "OK"
+    await client.select("INBOX")
+    response = await client.search("UNSEEN")
+    await client.logout()
+    assert response.result == "OK", response
+    # The untagged answer is the bare list of numbers; the last line is the tagged completion.
+    return sum(len(bytes(line).split()) for line in response.lines[:-1])

@@ -44,14 +44,7 @@ async def _count(db: asyncpg.Connection, query: str, *args: object) -> int:
 
 
 async def _unseen(server: Dovecot) -> int:
-    client = aioimaplib.IMAP4(host="127.0.0.1", port=server.port)
-    await client.wait_hello_from_server()
-    await client.login(ADDRESS, PASSWORD)
-    await client.select("INBOX")
-    response = await client.uid("search", "UNSEEN")
-    await client.logout()
-    found = [bytes(line).decode() for line in response.lines if bytes(line).startswith(b"SEARCH")]
-    return len(found[0].split()) - 1 if found else 0
+    return await p.imap_unseen(server.port, ADDRESS, PASSWORD)
 
 
 async def test_worker_killed_mid_imap_poll(
@@ -68,6 +61,7 @@ async def test_worker_killed_mid_imap_poll(
         )
         assert (await client.append(raw, mailbox="INBOX")).result == "OK"
     await client.logout()
+    assert await _unseen(dovecot) == MAILS
 
     cluster = p.Cluster(clean_db, "hub-kill-imap-")
     try:
