@@ -55,6 +55,7 @@ import asyncpg
 import httpx
 import uvicorn
 
+from adapters.telegram.parse import message_id as telegram_id
 from bench.common import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -70,6 +71,7 @@ from bench.common import (
 )
 from bench.event_latency import HttpConnection
 from tests.fakes.callback import CallbackReceiver
+from tests.telegram.fake_bot_api import FakeBotApi
 
 DATABASE = "hub_bench_faults_soak"
 SECRET = "soak-callback-secret"
@@ -77,6 +79,7 @@ INBOXES = 4
 SENDERS = 2000
 CONNECTIONS_PER_WEB = 24
 WARM_UP = 60.0
+TELEGRAM_EVERY = 4  # one inbound message in four arrives through the Telegram webhook
 
 
 def rss_mb(pid: int) -> float | None:
@@ -177,6 +180,35 @@ class Tally:
     events: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Telegram:
+    inbox: int
+    secret: str
+
+
+def telegram_request(host: str, port: int, tg: Telegram, n: int, sender: int) -> bytes:
+    """An update as the Bot API POSTs it to the inbox's webhook, with its secret header."""
+    person = {"id": 700_000 + sender, "is_bot": False, "first_name": f"Soak {sender}"}
+    body = json.dumps(
+        {
+            "update_id": 1_000_000 + n,
+            "message": {
+                "message_id": n,
+                "from": person,
+                "chat": {**person, "type": "private"},
+                "date": int(time.time()),
+                "text": f"soak telegram {n}: no signal",
+            },
+        }
+    ).encode()
+    head = (
+        f"POST /webhooks/telegram/{tg.inbox} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"X-Telegram-Bot-Api-Secret-Token: {tg.secret}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head + body
+
+
 def inbound_request(host: str, port: int, key: str, inbox: int, ext: str, sender: int) -> bytes:
     body = json.dumps(
         {
@@ -193,16 +225,23 @@ def inbound_request(host: str, port: int, key: str, inbox: int, ext: str, sender
     return head + body
 
 
+Item = tuple[float, int, str, int]  # scheduled, inbox, external id, sender
+
+
 async def inbound_consumer(
-    queue: asyncio.Queue[tuple[float, int, str, int] | None],
+    queue: asyncio.Queue[Item | None],
     web_port: int,
     key: str,
     tally: Tally,
+    tg: Telegram,
 ) -> None:
     conn: HttpConnection | None = None
     while (item := await queue.get()) is not None:
         scheduled, inbox, ext, sender = item
-        raw = inbound_request("127.0.0.1", web_port, key, inbox, ext, sender)
+        if inbox == tg.inbox:
+            raw = telegram_request("127.0.0.1", web_port, tg, int(ext.split(":")[1]), sender)
+        else:
+            raw = inbound_request("127.0.0.1", web_port, key, inbox, ext, sender)
         first = True
         while True:
             started = time.perf_counter()
@@ -226,6 +265,9 @@ async def inbound_consumer(
                 continue
             if status in (200, 201):
                 tally.latencies.append((time.perf_counter() - started) * 1000)
+                if inbox == tg.inbox:  # the webhook answers an empty 200
+                    tally.acked[(inbox, ext)] = 0
+                    break
                 conversation = int(json.loads(body)["conversation_id"])
                 if (inbox, ext) not in tally.acked:
                     tally.conversations.append(conversation)
@@ -239,11 +281,16 @@ async def inbound_consumer(
 
 
 async def inbound_load(
-    args: argparse.Namespace, web_ports: list[int], key: str, inboxes: list[int], tally: Tally
+    args: argparse.Namespace,
+    web_ports: list[int],
+    key: str,
+    inboxes: list[int],
+    tg: Telegram,
+    tally: Tally,
 ) -> None:
-    queues = {port: asyncio.Queue[tuple[float, int, str, int] | None]() for port in web_ports}
+    queues = {port: asyncio.Queue[Item | None]() for port in web_ports}
     consumers = [
-        asyncio.create_task(inbound_consumer(queues[port], port, key, tally))
+        asyncio.create_task(inbound_consumer(queues[port], port, key, tally, tg))
         for port in web_ports
         for _ in range(CONNECTIONS_PER_WEB)
     ]
@@ -256,8 +303,11 @@ async def inbound_load(
         if delay > 0:
             await asyncio.sleep(delay)
         sender = rng.randrange(SENDERS)
-        inbox = inboxes[sender % len(inboxes)]
-        queues[web_ports[i % len(web_ports)]].put_nowait((due, inbox, f"soak-{i}", sender))
+        if i % TELEGRAM_EVERY == TELEGRAM_EVERY - 1:
+            item = (due, tg.inbox, telegram_id(700_000 + sender, i), sender)
+        else:
+            item = (due, inboxes[sender % len(inboxes)], f"soak-{i}", sender)
+        queues[web_ports[i % len(web_ports)]].put_nowait(item)
     for port in web_ports:
         for _ in range(CONNECTIONS_PER_WEB):
             queues[port].put_nowait(None)
@@ -362,7 +412,7 @@ def slope_per_minute(points: list[tuple[float, float]]) -> float:
     return 60 * sum((t - mx) * (v - my) for t, v in points) / var
 
 
-async def setup(url: str, callback_url: str) -> tuple[str, list[int]]:
+async def setup(url: str, callback_url: str, bot: FakeBotApi) -> tuple[str, list[int], Telegram]:
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         login = await http.post(
             "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
@@ -385,7 +435,18 @@ async def setup(url: str, callback_url: str) -> tuple[str, list[int]]:
             )
             inbox.raise_for_status()
             inboxes.append(int(inbox.json()["id"]))
-    return key, inboxes
+        made = await http.post(
+            "/api/v1/inboxes",
+            json={
+                "name": "Soak Telegram",
+                "channel": "telegram",
+                "config": {"bot_token": bot.token, "api_base_url": bot.base_url},
+            },
+            headers=csrf,
+        )
+        made.raise_for_status()
+    # The inbox registered its webhook with the fake, secret and all, as with Telegram.
+    return key, inboxes, Telegram(int(made.json()["id"]), str(bot.webhook["secret_token"]))
 
 
 async def reconcile(dsn: str, tally: Tally, fake: CallbackReceiver) -> dict[str, Any]:
@@ -479,6 +540,13 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         uvicorn.Config(fake.app(), host="127.0.0.1", port=cb_port, log_config=None)
     )
     cb_task = asyncio.create_task(cb_server.serve())
+    bot = FakeBotApi()
+    bot_port = free_port()
+    bot.base_url = f"http://127.0.0.1:{bot_port}"
+    bot_server = uvicorn.Server(
+        uvicorn.Config(bot.app(), host="127.0.0.1", port=bot_port, log_config=None)
+    )
+    bot_task = asyncio.create_task(bot_server.serve())
     webs: list[Server] = []
     workers: list[Worker] = []
     all_workers: list[Worker] = []
@@ -488,7 +556,15 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         envs = []
         for port in ports:
             env = hub_env(dsn, work / "data", port)
-            env.update(REDIS_URL=redis.url, HUB_ALLOW_PRIVATE_CALLBACK_URLS="true")
+            env.update(
+                REDIS_URL=redis.url,
+                HUB_ALLOW_PRIVATE_CALLBACK_URLS="true",
+                HUB_ALLOW_CUSTOM_PROVIDER_URLS="true",  # the fake Bot API
+                # Every request comes from 127.0.0.1: the per-address webhook limit would
+                # answer most of them 429 (retried, but then it measures the limiter).
+                HUB_WEBHOOK_RATE_BURST="100000",
+                HUB_WEBHOOK_RATE_PER_SECOND="100000",
+            )
             envs.append(env)
         for n, port in enumerate(ports):
             argv = [str(BIN / "hub"), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -501,9 +577,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             start_worker(envs[0], work, "worker-a"),
             start_worker(envs[0], work, "worker-b1"),
         ]
-        while not all(cb_server.started for _ in [0]):
+        while not (cb_server.started and bot_server.started):
             await asyncio.sleep(0.05)
-        key, inboxes = await setup(webs[0].url, f"http://127.0.0.1:{cb_port}/callback")
+        key, inboxes, tg = await setup(webs[0].url, f"http://127.0.0.1:{cb_port}/callback", bot)
         await asyncio.sleep(3)  # the workers connect
         print(
             f"soak: {args.duration:.0f} s at {args.rate:g} inbound/s + {args.reply_rate:g} replies/s;"
@@ -517,7 +593,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         sampler = asyncio.create_task(sample_rss(long_lived, rss, t0, end + args.drain))
         chaos_task = asyncio.create_task(chaos(args, workers, envs[0], work, redis, tally, t0))
         replies = asyncio.create_task(reply_load(args, [w.url for w in webs], key, tally, end))
-        await inbound_load(args, ports, key, inboxes, tally)
+        await inbound_load(args, ports, key, inboxes, tg, tally)
         load_seconds = time.monotonic() - t0
         await replies
         await chaos_task
@@ -564,9 +640,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for s in webs:
             stop_server(s)
         redis.kill()
-        cb_server.should_exit = True
+        cb_server.should_exit = bot_server.should_exit = True
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(cb_task, 10)
+            await asyncio.wait_for(asyncio.gather(cb_task, bot_task), 10)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
