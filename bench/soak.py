@@ -172,6 +172,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)  # ms, acknowledged tries only
     lateness: list[float] = field(default_factory=list)  # ms the generator sent after schedule
     retries: int = 0
+    not_sent: int = 0
     refused_statuses: dict[str, int] = field(default_factory=dict)
     replies_acked: dict[str, int] = field(default_factory=dict)  # marker → message id
     replies_refused: int = 0
@@ -234,10 +235,16 @@ async def inbound_consumer(
     key: str,
     tally: Tally,
     tg: Telegram,
+    end: float,
 ) -> None:
     conn: HttpConnection | None = None
     while (item := await queue.get()) is not None:
         scheduled, inbox, ext, sender = item
+        if time.monotonic() > end:
+            # The hub fell behind the asked rate: what was not sent by the end is not sent (and
+            # not acknowledged), so the run ends on time and the achieved rate is what it was.
+            tally.not_sent += 1
+            continue
         if inbox == tg.inbox:
             raw = telegram_request("127.0.0.1", web_port, tg, int(ext.split(":")[1]), sender)
         else:
@@ -289,8 +296,9 @@ async def inbound_load(
     tally: Tally,
 ) -> None:
     queues = {port: asyncio.Queue[Item | None]() for port in web_ports}
+    end = time.monotonic() + args.duration
     consumers = [
-        asyncio.create_task(inbound_consumer(queues[port], port, key, tally, tg))
+        asyncio.create_task(inbound_consumer(queues[port], port, key, tally, tg, end))
         for port in web_ports
         for _ in range(CONNECTIONS_PER_WEB)
     ]
@@ -522,14 +530,6 @@ def stats(values: list[float]) -> dict[str, float]:
     }
 
 
-def log_problems(path: Path) -> dict[str, int]:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return {}
-    return {"tracebacks": text.count("Traceback"), "lines": len(text.splitlines())}
-
-
 async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     dsn = await recreate_database(DATABASE)
     redis = RedisProc(work)
@@ -617,20 +617,24 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "reply_rate": args.reply_rate,
             },
             "load_seconds": round(load_seconds, 1),
+            "inbound_offered": int(args.duration * args.rate),
             "inbound_per_s_achieved": round(len(tally.acked) / load_seconds, 1),
             "replies_per_s_achieved": round(len(tally.replies_acked) / load_seconds, 1),
             "ingest_latency_ms": stats(tally.latencies),
             "generator_lateness_ms": stats(tally.lateness),
             "reply_latency_ms": stats(tally.reply_latencies),
             "inbound_retries": tally.retries,
+            "inbound_not_sent_behind_schedule": tally.not_sent,
             "inbound_refusals": tally.refused_statuses,
             "drain_seconds": round(drained, 1),
             "reconciliation": figures,
             "memory": memory,
             "chaos": tally.events,
+            # What the long-lived processes logged, by kind (numbers folded): the faults show
+            # here, and anything else that went wrong.
             "logs": {
-                **{s.name: log_problems(s.log_path) for s in webs},
-                "worker-a": log_problems(workers[0].log),
+                **{s.name: s.log_kinds() for s in webs},
+                "worker-a": Server("worker-a", workers[0].proc, "", workers[0].log).log_kinds(),
             },
         }
         return result
