@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import faulthandler
 import json
 import os
 import random
@@ -261,7 +262,7 @@ async def inbound_consumer(
                         HttpConnection.open("127.0.0.1", web_port), timeout=10
                     )
                 status, body = await asyncio.wait_for(conn.request(raw), timeout=60)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            except Exception as exc:  # a consumer that died would silently lower the rate
                 name = type(exc).__name__
                 tally.refused_statuses[name] = tally.refused_statuses.get(name, 0) + 1
                 if conn is not None:
@@ -457,8 +458,19 @@ async def setup(url: str, callback_url: str, bot: FakeBotApi) -> tuple[str, list
     return key, inboxes, Telegram(int(made.json()["id"]), str(bot.webhook["secret_token"]))
 
 
+async def connect(dsn: str) -> asyncpg.Connection:
+    """The machine's PostgreSQL is shared and can be out of connections for a moment: a soak
+    must not lose its figures to that (an earlier run did), so connecting is retried."""
+    for _ in range(120):
+        try:
+            return await asyncpg.connect(dsn)
+        except (asyncpg.TooManyConnectionsError, OSError):
+            await asyncio.sleep(1)
+    return await asyncpg.connect(dsn)
+
+
 async def reconcile(dsn: str, tally: Tally, fake: CallbackReceiver) -> dict[str, Any]:
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(dsn)
     try:
         rows = await conn.fetch(
             "SELECT inbox, provider_message_id FROM message WHERE direction = 'in'"
@@ -505,18 +517,18 @@ async def reconcile(dsn: str, tally: Tally, fake: CallbackReceiver) -> dict[str,
 
 async def drain(dsn: str, tally: Tally, fake: CallbackReceiver, limit: float) -> float:
     started = time.monotonic()
-    while time.monotonic() - started < limit:
-        conn = await asyncpg.connect(dsn)
-        try:
+    conn = await connect(dsn)  # one connection for the whole drain
+    try:
+        while time.monotonic() - started < limit:
             open_rows = await conn.fetchval(
                 "SELECT count(*) FROM message WHERE direction = 'out' AND kind = 'message'"
                 " AND status IN ('pending', 'sending')"
             )
-        finally:
-            await conn.close()
-        if open_rows == 0:
-            break
-        await asyncio.sleep(2)
+            if open_rows == 0:
+                break
+            await asyncio.sleep(2)
+    finally:
+        await conn.close()
     return time.monotonic() - started
 
 
@@ -652,6 +664,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def main() -> None:
+    # `kill -USR1 <pid>` prints every thread's stack: a starved or stuck generator shows where.
+    faulthandler.register(signal.SIGUSR1)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of load")
     parser.add_argument("--rate", type=float, default=300.0, help="inbound messages per second")
