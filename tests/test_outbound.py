@@ -131,7 +131,7 @@ async def test_reply_of_a_killed_worker_is_delivered_once_after_the_sweep(
     agent = AgentInfo(id=1, name="Admin", email="a@example.com", role="admin")
     reply = await replies.create_reply(conversation_id, agent=agent, text="after the crash")
     # A worker claimed it and died before calling the provider.
-    claimed = await dispatch._claim(reply["id"])
+    claimed = await dispatch._claim(reply["id"], per_inbox=4)
     assert claimed is not None
     pool = engine().pool
     assert pool is not None

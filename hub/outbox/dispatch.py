@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -67,14 +68,40 @@ async def set_status(
     )
 
 
-async def _claim(message_id: int) -> asyncpg.Record | None:
-    """pending → sending; exactly one caller wins."""
+# How long a send deferred because its inbox is busy waits in the queue before it looks again.
+BUSY_INBOX_DELAY = 1.0
+
+
+async def _claim(message_id: int, per_inbox: int) -> asyncpg.Record | None:
+    """pending → sending; exactly one caller wins. Not while `per_inbox` replies of the same inbox
+    are being sent already (by any worker): a provider that hangs would otherwise take every job
+    slot, one stalled reply after another, and no other inbox's reply would go out. The count and
+    the claim are one statement, so concurrent claims can overshoot the limit only by the few
+    that race, which is harmless."""
     return await connection_pool().fetchrow(
-        "UPDATE message SET status = 'sending', attempts = attempts + 1, updated_at = now()"
-        " WHERE id = $1 AND status = 'pending' AND kind = 'message' AND direction = 'out'"
+        "UPDATE message m SET status = 'sending', attempts = attempts + 1, updated_at = now()"
+        " WHERE m.id = $1 AND m.status = 'pending' AND m.kind = 'message' AND m.direction = 'out'"
+        " AND (SELECT count(*) FROM message s WHERE s.status = 'sending' AND s.inbox = m.inbox) < $2"
         " RETURNING id, conversation, inbox, text, html, attempts, author_id, meta",
         message_id,
+        per_inbox,
     )
+
+
+async def _defer_if_pending(message_id: int) -> bool:
+    """The claim lost because the inbox is busy: look again shortly, from the queue rather than in
+    this job slot. Touching `updated_at` keeps the sweep from queueing a second job meanwhile."""
+    attempts = await connection_pool().fetchval(
+        "UPDATE message SET updated_at = now() WHERE id = $1 AND status = 'pending'"
+        " AND kind = 'message' AND direction = 'out' RETURNING attempts",
+        message_id,
+    )
+    if attempts is None:
+        return False
+    await enqueue_dispatch(
+        message_id, attempts, delay=BUSY_INBOX_DELAY, again=f":busy{time.time_ns()}"
+    )
+    return True
 
 
 async def _build(row: asyncpg.Record, attachments_dir: Any) -> Outbound:
@@ -162,8 +189,10 @@ async def dispatch(message_id: int) -> str:
     from hub.system.services import current
 
     settings = current().settings
-    row = await _claim(message_id)
+    row = await _claim(message_id, settings.outbox_inbox_concurrency)
     if row is None:
+        if await _defer_if_pending(message_id):
+            return "deferred: its inbox has as many replies in flight as it may"
         return "not pending (already sent, being sent, a note, or unknown)"
     try:
         outbound = await _build(row, settings.attachments_dir)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +15,12 @@ from hub.auth.access import NotFound
 from hub.auth.accounts import AgentInfo
 from hub.db.engine import connection_pool
 from hub.realtime import events
+
+log = logging.getLogger(__name__)
+
+# An enqueue that has not answered by then is given up: the reply is committed `pending` and the
+# sweep sends it, so a hanging queue must not hold the agent's request (or a job) with it.
+ENQUEUE_TIMEOUT_SECONDS = 5.0
 
 
 class InvalidReply(ValueError):
@@ -147,16 +155,38 @@ def _check_window(last_inbound: dt.datetime | None, hours: int) -> None:
         )
 
 
-async def enqueue_dispatch(message_id: int, attempts: int = 0, *, delay: float = 0.0) -> None:
-    """Queue the send; the key makes a second enqueue of the same attempt a no-op."""
+async def enqueue_dispatch(
+    message_id: int, attempts: int = 0, *, delay: float = 0.0, again: str = ""
+) -> bool:
+    """Queue the send; the key makes a second enqueue of the same attempt a no-op.
+
+    Never raises: the reply is already committed `pending`, which is the outbox. When the queue
+    is away (Redis down) the row waits for `sweep_outbound`, which enqueues it once the queue is
+    back. Raising here answered the agent's reply with a 500 although it had been stored, and a
+    retried request would have sent it twice. False when the queue refused. `again` makes the key
+    of a deliberate second job for the same attempt (a send deferred while its inbox is busy).
+    """
     from hub.jobs.registry import enqueue
     from hub.system.services import current
 
     extra = {"scheduled": int(time.time() + delay)} if delay > 0 else {}
-    await enqueue(
-        current().queue,
-        "dispatch",
-        key=f"dispatch:{message_id}:{attempts}",
-        message_id=message_id,
-        **extra,
-    )
+    try:
+        await asyncio.wait_for(
+            enqueue(
+                current().queue,
+                "dispatch",
+                key=f"dispatch:{message_id}:{attempts}{again}",
+                message_id=message_id,
+                **extra,
+            ),
+            ENQUEUE_TIMEOUT_SECONDS,
+        )
+    except Exception as exc:
+        log.warning(
+            "could not queue reply %s (%s: %s); the outbox sweep will send it",
+            message_id,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
