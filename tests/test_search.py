@@ -56,6 +56,10 @@ def test_highlight_parts_split_on_the_marks_only() -> None:
     }
 
 
+# (WALK, WALK_MAX): the walk sees everything; a walk of one row extended; the index first.
+WAYS = [(search.WALK, search.WALK_MAX), (1, 10), (1, 1)]
+
+
 async def _ids(client: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> list[int]:
     response = await client.get("/api/v1/conversations", params=params, headers=headers)
     assert response.status_code == 200, response.text
@@ -91,8 +95,9 @@ async def test_phrase_prefix_and_words(
         sent = await inbound(client, headers, inbox["id"], unique(name), text, f"+4531000{n:03d}")
         conv[name] = sent.json()["conversation_id"]
 
-    for walk in (search.WALK, 1):  # the walk, then the index-first way: the same answers
+    for walk, furthest in WAYS:  # the walk, a longer walk, the index first: the same answers
         monkeypatch.setattr(search, "WALK", walk)
+        monkeypatch.setattr(search, "WALK_MAX", furthest)
         assert set(await _ids(client, headers, q="fibre outage")) == {
             conv["phrase"],
             conv["reversed"],
@@ -157,8 +162,9 @@ async def test_agents_limited_to_some_inboxes_find_only_theirs(
     await client.put(
         f"/api/v1/inboxes/{mine['id']}/members", json={"agent_ids": [me["id"]]}, headers=headers
     )
-    for walk in (search.WALK, 1):
+    for walk, furthest in WAYS:
         monkeypatch.setattr(search, "WALK", walk)
+        monkeypatch.setattr(search, "WALK_MAX", furthest)
         assert await _ids(client, agent, q=word) == seen[::-1]
         assert await _ids(client, agent, q="onlyhere") == []
         assert await _ids(client, agent, q=word, inbox_id=other["id"]) == []
@@ -182,8 +188,9 @@ async def test_waiting_order_search(
     assert answer.status_code in (200, 201), answer.text
     await make_agent("waiter@example.com", role="admin")
     await login(asgi, "waiter@example.com")
-    for walk in (search.WALK, 1):
+    for walk, furthest in WAYS:
         monkeypatch.setattr(search, "WALK", walk)
+        monkeypatch.setattr(search, "WALK_MAX", furthest)
         page = (await asgi.get("/inbox", params={"q": "parrot", "sort": "waiting"})).text
         order = [int(i) for i in _row_ids(page)]
         assert order == [ids[1], ids[3], ids[0]]

@@ -23,6 +23,7 @@ Both give the same page; only their cost differs. The statements run with custom
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from hub.conversations.lifecycle import InvalidChange
 # How many conversations the walk probes before switching to the index: a page is 26 rows, so
 # a word in more than ~2.6 % of the view's conversations is served by the walk.
 WALK = 1000
+# The furthest a walk goes when the first one found some matches but not a page.
+WALK_MAX = 8000
 SEARCH_TIMEOUT = "5s"
 MAX_TERMS = 16
 # Marks around matched words in ts_headline's output: control characters the text cannot hold
@@ -144,38 +147,39 @@ async def find(
     tsq = tsquery_sql(query, arg)
     limit = arg(n)
     where = " AND ".join(view.where) or "true"
-    walked = (
-        f"SELECT c.id, {view.key} AS key, c.subject FROM conversation c WHERE {where}"
-        f" ORDER BY {view.order} LIMIT {WALK}"
-    )
     order = view.order.replace(view.key, "c.key")  # the same order on the subquery's columns
-    rows = await conn.fetch(
-        f"SELECT c.id, c.key FROM ({walked}) c"
-        f" WHERE {message_match(tsq)} OR {subject_match(tsq)} ORDER BY {order} LIMIT {limit}",
-        *args,
-    )
-    if len(rows) >= n:
-        return list(rows)
-    walked_count = await conn.fetchval(
-        f"SELECT count(*) FROM (SELECT 1 FROM conversation c WHERE {where} LIMIT {WALK}) x",
-        *view.args,
-    )
-    if walked_count < WALK:  # the walk saw the whole view
-        return list(rows)
+    rows, walked = await _walk(conn, view, where, order, tsq, limit, args, WALK)
+    if len(rows) >= n or walked < WALK:  # a full page, or the whole view was seen
+        return rows
+    if rows:
+        # Some matches but not a page: walk as far as their density says a page needs (with a
+        # margin), unless that is further than the index is likely to cost.
+        further = math.ceil(WALK * n / len(rows) * 1.5)
+        if further <= WALK_MAX:
+            rows, walked = await _walk(conn, view, where, order, tsq, limit, args, further)
+            if len(rows) >= n or walked < further:
+                return rows
 
-    # Rare in the view: from the index. The ARRAY is computed once, from the GIN index alone.
+    # Rare in the view: from the indexes. Each ARRAY is computed once, from a GIN index: the
+    # planner, still believing a word common overall is common here, would otherwise scan
+    # (a parallel seq scan of message, or a walk of every conversation for the subject), so
+    # sequential scans are turned off from here on.
     in_scope = " AND ".join(["", *scope.conditions("m.inbox", arg)])
     hits = (
         f"c.id = ANY(ARRAY(SELECT DISTINCT m.conversation FROM message m WHERE m.search @@ {tsq}"
         f" AND m.kind <> 'event'{in_scope}))"
     )
-    subject = subject_match(tsq)
-    gate = scope.conditions("i.id", arg)
+    gate = scope.conditions("s.inbox", arg)
+    subject = (
+        "c.id = ANY(ARRAY(SELECT s.id FROM conversation s WHERE"
+        f" to_tsvector('simple', s.subject) @@ {tsq}{' AND '.join(['', *gate])}))"
+    )
     if gate:
-        # Only if one of the view's inboxes has subjects at all: the planner assumes subject
-        # matches are spread over every inbox and would walk a chat inbox's conversations.
+        # Only if one of the view's inboxes has subjects at all (chat inboxes have none): one
+        # probe of conversation_subject_inbox_idx per inbox, through the inbox table.
+        inboxes = " AND ".join(scope.conditions("i.id", arg))
         subject += (
-            f" AND EXISTS (SELECT 1 FROM inbox i WHERE {' AND '.join(gate)} AND EXISTS"
+            f" AND EXISTS (SELECT 1 FROM inbox i WHERE {inboxes} AND EXISTS"
             " (SELECT 1 FROM conversation s WHERE s.inbox = i.id AND s.subject <> ''))"
         )
     branch = f"SELECT c.id, {view.key} AS key FROM conversation c WHERE {where} AND {{}}"
@@ -184,14 +188,45 @@ async def find(
         f" UNION ({branch.format(subject)} ORDER BY {view.order} LIMIT {limit})) c"
         f" ORDER BY {order} LIMIT {limit}"
     )
+    # For the rest of the search's transaction too: what follows (the page by id) are index
+    # lookups either way.
+    await conn.execute("SET LOCAL enable_seqscan = off")
     return list(await conn.fetch(sql, *args))
 
 
+async def _walk(
+    conn: asyncpg.Connection,
+    view: OrderedView,
+    where: str,
+    order: str,
+    tsq: str,
+    limit: str,
+    args: list[Any],
+    walk: int,
+) -> tuple[list[asyncpg.Record], int]:
+    """The matches among the view's newest `walk` conversations, and how many it had (fewer
+    than `walk`: the view was seen whole). One statement; the probes stop at a full page."""
+    records = await conn.fetch(
+        f"WITH w AS MATERIALIZED (SELECT c.id, {view.key} AS key, c.subject FROM conversation c"
+        f" WHERE {where} ORDER BY {view.order} LIMIT {int(walk)})"
+        f" (SELECT c.id, c.key, NULL::bigint AS walked FROM w c"
+        f" WHERE {message_match(tsq)} OR {subject_match(tsq)} ORDER BY {order} LIMIT {limit})"
+        " UNION ALL SELECT NULL, NULL, count(*) FROM w",
+        *args,
+    )
+    return [r for r in records if r["walked"] is None], int(records[-1]["walked"])
+
+
 async def prepare(conn: asyncpg.Connection) -> None:
-    """Inside the search's transaction: the time limit, and custom plans for every statement."""
+    """Inside the search's transaction: the time limit, custom plans, no parallel workers."""
     await conn.execute(
         f"SET LOCAL statement_timeout = '{SEARCH_TIMEOUT}';"
-        " SET LOCAL plan_cache_mode = force_custom_plan"
+        " SET LOCAL plan_cache_mode = force_custom_plan;"
+        # Parallel workers for one page of a search only compete with the other requests.
+        " SET LOCAL max_parallel_workers_per_gather = 0;"
+        # The index-first statement has high cost estimates (a word common overall), which
+        # would make PostgreSQL compile it (JIT: 15-30 ms) for a query that takes a few.
+        " SET LOCAL jit = off"
     )
 
 
