@@ -184,6 +184,14 @@ async def main() -> None:
         " ORDER BY last_message_at DESC, id DESC OFFSET 24 LIMIT 1"
     )
     cursor = encode_cursor(last["last_message_at"].isoformat(), last["id"])
+    # The second page of the waiting order: its own cursor, from the 25th longest-waiting row.
+    from hub.conversations.inbox_views import _encode_waiting_cursor
+
+    first = await pool.fetchrow(
+        "SELECT waiting_since, id FROM conversation WHERE status = 'open'"
+        " AND waiting_since IS NOT NULL ORDER BY waiting_since, id OFFSET 24 LIMIT 1"
+    )
+    waiting = _encode_waiting_cursor(first["waiting_since"], first["id"])
     agent_token, _ = await accounts.create_session(agent["id"], max_age=3600, user_agent="bench")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -201,6 +209,25 @@ async def main() -> None:
                     ("rows partial, live refresh", "/inbox/rows?refresh=1", admin_token),
                     ("inbox, All open, page 2", "/inbox?cursor=" + cursor, admin_token),
                     ("inbox, sorted by waiting time", "/inbox?sort=waiting", admin_token),
+                    (
+                        "inbox, waiting, page 2",
+                        "/inbox?sort=waiting&cursor=" + waiting,
+                        admin_token,
+                    ),
+                    ("inbox, waiting, all statuses", "/inbox?sort=waiting&status=all", admin_token),
+                    ("inbox, Mine by waiting time", "/inbox?sort=waiting&assignee=me", agent_token),
+                    (
+                        "inbox, waiting + search 'router'",
+                        "/inbox?sort=waiting&q=router",
+                        admin_token,
+                    ),
+                    ("inbox, search 'internet' (admin)", "/inbox?q=internet", admin_token),
+                    ("inbox, search 'internet' (agent)", "/inbox?q=internet", agent_token),
+                    ("inbox, search 'regards' (agent)", "/inbox?q=regards", agent_token),
+                    ("inbox, nearest SLA deadline", "/inbox?sort=sla_due", admin_token),
+                    ("inbox, Unassigned", "/inbox?assignee=none", admin_token),
+                    ("inbox, tag vip", "/inbox?tag=vip", admin_token),
+                    ("inbox, all statuses", "/inbox?status=all", admin_token),
                     (
                         f"conversation {conversation_id} ({items} items)",
                         f"/inbox/conversations/{conversation_id}",
