@@ -148,7 +148,7 @@ async def find(
     limit = arg(n)
     where = " AND ".join(view.where) or "true"
     order = view.order.replace(view.key, "c.key")  # the same order on the subquery's columns
-    rows, walked = await _walk(conn, view, where, order, tsq, limit, args, WALK)
+    rows, walked = await _walk(conn, view, where, order, tsq, limit, n, args, WALK)
     if len(rows) >= n or walked < WALK:  # a full page, or the whole view was seen
         return rows
     if rows:
@@ -156,7 +156,7 @@ async def find(
         # margin), unless that is further than the index is likely to cost.
         further = math.ceil(WALK * n / len(rows) * 1.5)
         if further <= WALK_MAX:
-            rows, walked = await _walk(conn, view, where, order, tsq, limit, args, further)
+            rows, walked = await _walk(conn, view, where, order, tsq, limit, n, args, further)
             if len(rows) >= n or walked < further:
                 return rows
 
@@ -201,20 +201,26 @@ async def _walk(
     order: str,
     tsq: str,
     limit: str,
+    n: int,
     args: list[Any],
     walk: int,
 ) -> tuple[list[asyncpg.Record], int]:
     """The matches among the view's newest `walk` conversations, and how many it had (fewer
-    than `walk`: the view was seen whole). One statement; the probes stop at a full page."""
-    records = await conn.fetch(
-        f"WITH w AS MATERIALIZED (SELECT c.id, {view.key} AS key, c.subject FROM conversation c"
-        f" WHERE {where} ORDER BY {view.order} LIMIT {int(walk)})"
-        f" (SELECT c.id, c.key, NULL::bigint AS walked FROM w c"
-        f" WHERE {message_match(tsq)} OR {subject_match(tsq)} ORDER BY {order} LIMIT {limit})"
-        " UNION ALL SELECT NULL, NULL, count(*) FROM w",
+    than `walk`: the view was seen whole). A subquery, not a CTE, so that its order carries to
+    the outer LIMIT and the probes stop at a full page; the count only runs when they do not."""
+    rows = await conn.fetch(
+        f"SELECT c.id, c.key FROM (SELECT c.id, {view.key} AS key, c.subject FROM conversation c"
+        f" WHERE {where} ORDER BY {view.order} LIMIT {int(walk)}) c"
+        f" WHERE {message_match(tsq)} OR {subject_match(tsq)} ORDER BY {order} LIMIT {limit}",
         *args,
     )
-    return [r for r in records if r["walked"] is None], int(records[-1]["walked"])
+    if len(rows) >= n:
+        return list(rows), walk
+    walked = await conn.fetchval(
+        f"SELECT count(*) FROM (SELECT 1 FROM conversation c WHERE {where} LIMIT {int(walk)}) x",
+        *view.args,
+    )
+    return list(rows), int(walked)
 
 
 async def prepare(conn: asyncpg.Connection) -> None:
@@ -240,10 +246,9 @@ def headline_sql(query: SearchQuery, arg: Callable[[Any], str], conversation: st
     """A jsonb {message_id, field, text} for the conversation's newest matching message (or its
     subject): ts_headline runs on that one text, for the rows of the page only."""
     tsq = tsquery_sql(query, arg)
-    options = arg(
-        f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=10, ShortWord=2,"
-        ' MaxFragments=2, FragmentDelimiter=" … "'
-    )
+    # One excerpt around the best match (fragment mode, MaxFragments > 0, took 25x longer:
+    # 6 ms against 0.24 ms for a page of 26 at 1M conversations).
+    options = arg(f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=10, ShortWord=2")
     # The marks' control characters out of the text; < and > swapped for two others, because
     # the parser takes `<b>` for a tag and ts_headline drops tags (a customer's literal text).
     clean = "translate(translate({}, E'\\x02\\x03\\x04\\x05', '    '), '<>', E'\\x04\\x05')"
