@@ -157,12 +157,19 @@ async def main() -> None:
     from hub.auth import accounts
     from hub.conversations.listing import encode_cursor
     from hub.db import engine
+    from hub.system import services
     from hub.system.config import Settings
     from web.app import create_app
 
     count_statements()
-    db = await engine.start(args.dsn, min_size=2, max_size=4)
-    pool = db.pool
+    # The pages read settings through hub.system.services (the session's idle limit), so the
+    # services are started, without the worker; they start the engine's pool.
+    tmp_dir = tempfile.TemporaryDirectory()
+    settings = Settings(
+        database_url=args.dsn, data_dir=Path(tmp_dir.name), secret_key="bench-" + "x" * 40
+    )
+    await services.start(settings)
+    pool = engine.engine().pool
     assert pool is not None
     conversations = await pool.fetchval("SELECT count(*) FROM conversation")
     conversation_id, items = await long_conversation(pool, args.messages)
@@ -193,10 +200,7 @@ async def main() -> None:
     )
     waiting = _encode_waiting_cursor(first["waiting_since"], first["id"])
     agent_token, _ = await accounts.create_session(agent["id"], max_age=3600, user_agent="bench")
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database_url=args.dsn, data_dir=Path(tmp), secret_key="bench-" + "x" * 40
-        )
+    with tmp_dir:
         # No lifespan: the pages need only the database pool, started above.
         app = create_app(settings, run_worker=False, apply_migrations=False)
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
@@ -240,7 +244,7 @@ async def main() -> None:
                     results.append((label, result))
         finally:
             await pool.execute("DELETE FROM agent_session WHERE user_agent = 'bench'")
-            await engine.stop()
+            await services.stop()
 
     load = os.getloadavg()
     print(f"database: {args.dsn} ({conversations:,} conversations); {args.requests} requests each,")

@@ -161,7 +161,7 @@ async def list_by_waiting(
     """One page, longest-waiting customer first, then the conversations nobody waits on.
 
     Two ordered branches (waiting, by `waiting_since`; not waiting, by id) so each can walk an
-    index in order, e.g. `conversation_waiting_idx` (waiting_since, id) of open conversations,
+    index in order, e.g. `conversation_waiting_idx` (waiting_since, id) of waiting conversations,
     instead of sorting every open row. A search runs through hub.conversations.search on each
     branch in turn, as the other list orders do.
     """
@@ -178,7 +178,12 @@ async def list_by_waiting(
         if at is None:
             waiting, idle = ["false"], ["c.waiting_since IS NULL", f"c.id > {arg(last_id)}"]
         else:
-            waiting = [f"(c.waiting_since, c.id) > ({arg(at)}::timestamptz, {arg(last_id)})"]
+            # IS NOT NULL kept: the partial index needs it stated (a row comparison does not
+            # imply it to the planner), else page 2 sorted every waiting row (600 ms at 1M).
+            waiting = [
+                "c.waiting_since IS NOT NULL",
+                f"(c.waiting_since, c.id) > ({arg(at)}::timestamptz, {arg(last_id)})",
+            ]
     limit = max(1, min(limit, 100))
     query = search.parse(filters.q) if filters.q and filters.q.strip() else None
     if query is not None:
