@@ -257,7 +257,7 @@ async def main() -> None:
                 "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1",
                 name,
             )
-            if "ARRAY(SELECT DISTINCT m.conversation" in sql:
+            if "SELECT m.conversation FROM message m" in sql:
                 await app.execute("SET enable_seqscan = off")  # as hub.conversations.search does
             _, cached = await explain(app, name, call, "auto", analyze=False)
             timings: dict[str, float | None] = {}

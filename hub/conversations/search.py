@@ -38,6 +38,8 @@ from hub.conversations.lifecycle import InvalidChange
 WALK = 1000
 # The furthest a walk goes when the first one found some matches but not a page.
 WALK_MAX = 8000
+# Up to this many inboxes in a restricted view, the index-first statement asks per inbox.
+PER_INBOX_MAX = 8
 SEARCH_TIMEOUT = "5s"
 MAX_TERMS = 16
 # Marks around matched words in ts_headline's output: control characters the text cannot hold
@@ -164,11 +166,16 @@ async def find(
     # planner, still believing a word common overall is common here, would otherwise scan
     # (a parallel seq scan of message, or a walk of every conversation for the subject), so
     # sequential scans are turned off from here on.
-    in_scope = " AND ".join(["", *scope.conditions("m.inbox", arg)])
-    hits = (
-        f"c.id = ANY(ARRAY(SELECT DISTINCT m.conversation FROM message m WHERE m.search @@ {tsq}"
-        f" AND m.kind <> 'event'{in_scope}))"
-    )
+    matching = f"SELECT m.conversation FROM message m WHERE m.search @@ {tsq} AND m.kind <> 'event'"
+    if scope.inboxes and len(scope.inboxes) <= PER_INBOX_MAX and not scope.channel:
+        # One branch per inbox: with `inbox = ANY(...)` the planner (at 15M messages) used the
+        # GIN index for the words alone and filtered 2.2M rows by inbox on the heap (18 s);
+        # with `inbox = <one id>` it intersects both inside the index (86 ms).
+        per_inbox = [f"{matching} AND m.inbox = {arg(i)}" for i in scope.inboxes]
+        hits = f"c.id = ANY(ARRAY({' UNION '.join(per_inbox)}))"
+    else:
+        in_scope = " AND ".join(["", *scope.conditions("m.inbox", arg)])
+        hits = f"c.id = ANY(ARRAY(SELECT DISTINCT x.conversation FROM ({matching}{in_scope}) x))"
     gate = scope.conditions("s.inbox", arg)
     subject = (
         "c.id = ANY(ARRAY(SELECT s.id FROM conversation s WHERE"
