@@ -157,12 +157,19 @@ async def main() -> None:
     from hub.auth import accounts
     from hub.conversations.listing import encode_cursor
     from hub.db import engine
+    from hub.system import services
     from hub.system.config import Settings
     from web.app import create_app
 
     count_statements()
-    db = await engine.start(args.dsn, min_size=2, max_size=4)
-    pool = db.pool
+    # The pages read settings through hub.system.services (the session's idle limit), so the
+    # services are started, without the worker; they start the engine's pool.
+    tmp_dir = tempfile.TemporaryDirectory()
+    settings = Settings(
+        database_url=args.dsn, data_dir=Path(tmp_dir.name), secret_key="bench-" + "x" * 40
+    )
+    await services.start(settings)
+    pool = engine.engine().pool
     assert pool is not None
     conversations = await pool.fetchval("SELECT count(*) FROM conversation")
     conversation_id, items = await long_conversation(pool, args.messages)
@@ -184,11 +191,16 @@ async def main() -> None:
         " ORDER BY last_message_at DESC, id DESC OFFSET 24 LIMIT 1"
     )
     cursor = encode_cursor(last["last_message_at"].isoformat(), last["id"])
+    # The second page of the waiting order: its own cursor, from the 25th longest-waiting row.
+    from hub.conversations.inbox_views import _encode_waiting_cursor
+
+    first = await pool.fetchrow(
+        "SELECT waiting_since, id FROM conversation WHERE status = 'open'"
+        " AND waiting_since IS NOT NULL ORDER BY waiting_since, id OFFSET 24 LIMIT 1"
+    )
+    waiting = _encode_waiting_cursor(first["waiting_since"], first["id"])
     agent_token, _ = await accounts.create_session(agent["id"], max_age=3600, user_agent="bench")
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database_url=args.dsn, data_dir=Path(tmp), secret_key="bench-" + "x" * 40
-        )
+    with tmp_dir:
         # No lifespan: the pages need only the database pool, started above.
         app = create_app(settings, run_worker=False, apply_migrations=False)
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
@@ -202,6 +214,25 @@ async def main() -> None:
                     ("inbox, All open, page 2", "/inbox?cursor=" + cursor, admin_token),
                     ("inbox, sorted by waiting time", "/inbox?sort=waiting", admin_token),
                     (
+                        "inbox, waiting, page 2",
+                        "/inbox?sort=waiting&cursor=" + waiting,
+                        admin_token,
+                    ),
+                    ("inbox, waiting, all statuses", "/inbox?sort=waiting&status=all", admin_token),
+                    ("inbox, Mine by waiting time", "/inbox?sort=waiting&assignee=me", agent_token),
+                    (
+                        "inbox, waiting + search 'router'",
+                        "/inbox?sort=waiting&q=router",
+                        admin_token,
+                    ),
+                    ("inbox, search 'internet' (admin)", "/inbox?q=internet", admin_token),
+                    ("inbox, search 'internet' (agent)", "/inbox?q=internet", agent_token),
+                    ("inbox, search 'regards' (agent)", "/inbox?q=regards", agent_token),
+                    ("inbox, nearest SLA deadline", "/inbox?sort=sla_due", admin_token),
+                    ("inbox, Unassigned", "/inbox?assignee=none", admin_token),
+                    ("inbox, tag vip", "/inbox?tag=vip", admin_token),
+                    ("inbox, all statuses", "/inbox?status=all", admin_token),
+                    (
                         f"conversation {conversation_id} ({items} items)",
                         f"/inbox/conversations/{conversation_id}",
                         admin_token,
@@ -213,7 +244,7 @@ async def main() -> None:
                     results.append((label, result))
         finally:
             await pool.execute("DELETE FROM agent_session WHERE user_agent = 'bench'")
-            await engine.stop()
+            await services.stop()
 
     load = os.getloadavg()
     print(f"database: {args.dsn} ({conversations:,} conversations); {args.requests} requests each,")

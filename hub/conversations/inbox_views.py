@@ -12,13 +12,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from hub.auth.access import NotFound
 from hub.auth.accounts import AgentInfo
 from hub.contacts.identities import unverified_email_sql
+from hub.conversations import search
 from hub.conversations.lifecycle import InvalidChange
-from hub.conversations.listing import ListFilters, filter_conditions
+from hub.conversations.listing import ITEM_SQL, ListFilters, filter_conditions, item, page_rows
 from hub.db.engine import connection_pool
 
 # Counts in the navigation stop at this many ("99+", as badges do): an exact count of 200,000
@@ -129,8 +131,8 @@ async def message(message_id: int) -> tuple[int, dict[str, Any]]:
 
 
 # --- the list by waiting time -------------------------------------------------------------
-# hub.conversations.listing.list_conversations orders by last activity only; until it takes a sort
-# option this mirrors its filters for the "longest waiting first" order.
+# hub.conversations.listing.list_conversations orders by activity or SLA deadline; this order
+# needs two branches (waiting, then idle), so it lives here on the same filters and search.
 
 
 def _encode_waiting_cursor(waiting_since: dt.datetime | None, conversation_id: int) -> str:
@@ -148,24 +150,6 @@ def _decode_waiting_cursor(cursor: str) -> tuple[dt.datetime | None, int]:
         raise InvalidChange("cursor is not one this page returned") from None
 
 
-def _where(
-    filters: ListFilters, agent: AgentInfo, visible: Sequence[int] | None, args: list[Any]
-) -> list[str]:
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    where = filter_conditions(filters, agent=agent, visible_inboxes=visible, arg=arg)
-    if filters.q and filters.q.strip():
-        query = arg(filters.q.strip())
-        where.append(
-            "(c.id IN (SELECT m.conversation FROM message m WHERE to_tsvector('simple', m.text)"
-            f" @@ plainto_tsquery('simple', {query}) AND m.kind <> 'event')"
-            f" OR to_tsvector('simple', c.subject) @@ plainto_tsquery('simple', {query}))"
-        )
-    return where
-
-
 async def list_by_waiting(
     filters: ListFilters,
     *,
@@ -177,39 +161,75 @@ async def list_by_waiting(
     """One page, longest-waiting customer first, then the conversations nobody waits on.
 
     Two ordered branches (waiting, by `waiting_since`; not waiting, by id) so each can walk an
-    index in order, e.g. (status, waiting_since, id), instead of sorting every open row.
+    index in order, e.g. `conversation_waiting_idx` (waiting_since, id) of waiting conversations,
+    instead of sorting every open row. A search runs through hub.conversations.search on each
+    branch in turn, as the other list orders do.
     """
     args: list[Any] = []
-    where = " AND ".join(_where(filters, agent, visible, args)) or "true"
 
     def arg(value: Any) -> str:
         args.append(value)
         return f"${len(args)}"
 
-    waiting, idle = "c.waiting_since IS NOT NULL", "c.waiting_since IS NULL"
+    where = filter_conditions(filters, agent=agent, visible_inboxes=visible, arg=arg)
+    waiting, idle = ["c.waiting_since IS NOT NULL"], ["c.waiting_since IS NULL"]
     if cursor:
         at, last_id = _decode_waiting_cursor(cursor)
         if at is None:
-            waiting, idle = "false", f"c.waiting_since IS NULL AND c.id > {arg(last_id)}"
+            waiting, idle = ["false"], ["c.waiting_since IS NULL", f"c.id > {arg(last_id)}"]
         else:
-            waiting = f"(c.waiting_since, c.id) > ({arg(at)}::timestamptz, {arg(last_id)})"
+            # IS NOT NULL kept: the partial index needs it stated (a row comparison does not
+            # imply it to the planner), else page 2 sorted every waiting row (600 ms at 1M).
+            waiting = [
+                "c.waiting_since IS NOT NULL",
+                f"(c.waiting_since, c.id) > ({arg(at)}::timestamptz, {arg(last_id)})",
+            ]
     limit = max(1, min(limit, 100))
-    n = arg(limit + 1)
-    sql = (
-        "SELECT hub_conversation_json(x.id) || jsonb_build_object('preview', "
-        "(SELECT left(m.text, 140) FROM message m WHERE m.conversation = x.id AND m.kind = 'message'"
-        " ORDER BY m.id DESC LIMIT 1)) AS item, x.waiting_since, x.id FROM ("
-        f"(SELECT c.id, c.waiting_since FROM conversation c WHERE {where} AND {waiting}"
-        f" ORDER BY c.waiting_since, c.id LIMIT {n})"
-        f" UNION ALL (SELECT c.id, c.waiting_since FROM conversation c WHERE {where} AND {idle}"
-        f" ORDER BY c.id LIMIT {n})) x ORDER BY x.waiting_since NULLS LAST, x.id LIMIT {n}"
-    )
-    rows = await connection_pool().fetch(sql, *args)
-    items = [msgspec.json.decode(r["item"]) for r in rows[:limit]]
+    query = search.parse(filters.q) if filters.q and filters.q.strip() else None
+    if query is not None:
+        scope = search.Scope.of(visible, filters.inbox_id, filters.channel)
+        branches = [
+            search.OrderedView(
+                where=[*where, *waiting], args=args, order="c.waiting_since, c.id",
+                key="c.waiting_since",
+            ),
+            search.OrderedView(where=[*where, *idle], args=args, order="c.id", key="c.id"),
+        ]  # fmt: skip
+        async with connection_pool().acquire() as conn, conn.transaction():
+            await search.prepare(conn)
+            try:
+                found: list[tuple[int, dt.datetime | None]] = []
+                for n, branch in enumerate(branches):
+                    if len(found) > limit or "false" in branch.where:
+                        continue
+                    for r in await search.find(conn, branch, query, scope, limit + 1 - len(found)):
+                        found.append((int(r["id"]), r["key"] if n == 0 else None))
+                rows = await page_rows(conn, [i for i, _ in found], query)
+            except asyncpg.QueryCanceledError:
+                raise search.timed_out() from None
+        page = [(row, at) for row, (_, at) in zip(rows, found, strict=True)]
+    else:
+        conditions = " AND ".join(where) or "true"
+        size = arg(limit + 1)
+        sql = (
+            f"SELECT {ITEM_SQL.format(c='x.id')} AS item, x.waiting_since, x.id FROM ("
+            f"(SELECT c.id, c.waiting_since FROM conversation c WHERE {conditions}"
+            f" AND {' AND '.join(waiting)} ORDER BY c.waiting_since, c.id LIMIT {size})"
+            f" UNION ALL (SELECT c.id, c.waiting_since FROM conversation c WHERE {conditions}"
+            f" AND {' AND '.join(idle)} ORDER BY c.id LIMIT {size}))"
+            f" x ORDER BY x.waiting_since NULLS LAST, x.id LIMIT {size}"
+        )
+        # Custom plans: bench/plan_audit.py found this statement's generic plan 10-20x slower
+        # (sorting the waiting rows instead of walking the index), one the plan cache may pick
+        # after five runs on a connection.
+        async with connection_pool().acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            page = [(row, row["waiting_since"]) for row in await conn.fetch(sql, *args)]
+    items = [item(row) for row, _ in page[:limit]]
     next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = _encode_waiting_cursor(last["waiting_since"], int(last["id"]))
+    if len(page) > limit:
+        last, at = page[limit - 1]
+        next_cursor = _encode_waiting_cursor(at, int(last["id"]))
     return items, next_cursor
 
 

@@ -75,7 +75,8 @@ async def list_conversations(
     priority: str | None = None,
     contact_id: int | None = None,
     q: str | None = Parameter(
-        default=None, description="full-text search in messages and subjects"
+        default=None,
+        description='full-text search in messages and subjects: words, "a phrase", prefix*',
     ),
     sla: str | None = Parameter(
         default=None, description="at_risk (in the warning window) or breached"
