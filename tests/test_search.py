@@ -199,3 +199,33 @@ async def test_waiting_order_search(
 
 def _row_ids(page: str) -> list[str]:
     return re.findall(r'<li class="row[^"]*" data-id="(\d+)"', page)
+
+
+async def test_the_api_lists_by_waiting_time_page_by_page(client: httpx.AsyncClient) -> None:
+    headers = await admin_key(client)
+    inbox = await make_api_inbox(client, headers)
+    ids = []
+    for n in range(4):
+        sent = await inbound(client, headers, inbox["id"], unique("w"), "still down", f"+453410{n}")
+        ids.append(sent.json()["conversation_id"])
+    answer = await client.post(
+        f"/api/v1/conversations/{ids[1]}/messages", json={"text": "on it"}, headers=headers
+    )
+    assert answer.status_code in (200, 201), answer.text
+    walked, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"sort": "waiting", "limit": 1, "inbox_id": inbox["id"]}
+        if cursor:
+            params["cursor"] = cursor
+        page = await client.get("/api/v1/conversations", params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        walked += [item["id"] for item in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    # The three still waiting, longest first; then the answered one.
+    assert walked == [ids[0], ids[2], ids[3], ids[1]]
+    searched = await client.get(
+        "/api/v1/conversations", params={"sort": "waiting", "q": "down"}, headers=headers
+    )
+    assert [item["id"] for item in searched.json()["items"]] == walked

@@ -14,7 +14,7 @@ from hub.auth import access
 from hub.auth.accounts import Principal
 from hub.auth.permissions import Permission
 from hub.channels import inboxes
-from hub.conversations import lifecycle, listing
+from hub.conversations import inbox_views, lifecycle, listing
 from hub.conversations.lifecycle import Changes
 from hub.conversations.listing import ListFilters
 from hub.csat import queries as csat_queries
@@ -82,13 +82,15 @@ async def list_conversations(
         default=None, description="at_risk (in the warning window) or breached"
     ),
     sort: str = Parameter(
-        default="recent", description="recent (newest activity first) or sla_due (nearest deadline)"
+        default="recent",
+        description="recent (newest activity first), sla_due (nearest deadline) or waiting"
+        " (the customer waiting longest for an agent's answer first, then the others)",
     ),
     limit: int = Parameter(default=25, ge=1, le=100),
     cursor: str | None = None,
 ) -> ConversationPage:
-    """Conversations the agent may see, newest activity (or nearest SLA deadline) first, one
-    keyset page at a time."""
+    """Conversations the agent may see, newest activity (or nearest SLA deadline, or longest
+    waiting) first, one keyset page at a time."""
     filters = ListFilters(
         status=status or [],
         inbox_id=inbox_id,
@@ -100,12 +102,17 @@ async def list_conversations(
         contact_id=contact_id,
         q=q,
         sla=sla,
-        sort=sort,
+        sort="recent" if sort == "waiting" else sort,  # waiting: a query of its own
     )
     visible = await access.visible_inbox_ids(principal.agent)
-    items, next_cursor = await listing.list_conversations(
-        filters, agent=principal.agent, visible_inboxes=visible, limit=limit, cursor=cursor
-    )
+    if sort == "waiting":  # the inbox's waiting view: its two-branch query and cursor
+        items, next_cursor = await inbox_views.list_by_waiting(
+            filters, agent=principal.agent, visible=visible, limit=limit, cursor=cursor
+        )
+    else:
+        items, next_cursor = await listing.list_conversations(
+            filters, agent=principal.agent, visible_inboxes=visible, limit=limit, cursor=cursor
+        )
     return ConversationPage(items=items, next_cursor=next_cursor)
 
 
