@@ -41,6 +41,11 @@ from bench.common import BIN, ROOT, cpu_delta, hub_env, postgres_cpu_by_pid, rec
 DATABASE = "hub_bench_sql"
 
 
+def set_database(name: str) -> None:
+    global DATABASE
+    DATABASE = name
+
+
 def item(inbox: int, n: int, senders: int, rng: random.Random) -> dict[str, Any]:
     s = rng.randrange(senders)
     return {
@@ -170,7 +175,9 @@ def main() -> None:
         choices=["hub_ingest", "hub_ingest_loop"],
         help="hub_ingest_loop: the earlier per-message function, for comparison",
     )
+    parser.add_argument("--database", default=DATABASE, help="bench database (dropped first)")
     args = parser.parse_args()
+    set_database(args.database)
     dsn = asyncio.run(recreate_database(DATABASE))
     if args.apikey:
         result = asyncio.run(apikey_load(dsn, args))

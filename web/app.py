@@ -152,6 +152,13 @@ def create_app(
     return app
 
 
+def create_serve_app(*, run_worker: bool | None = None) -> Litestar:
+    """What each process of `hub serve --processes N` runs (the parent applied the migrations)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, run_worker=run_worker, apply_migrations=False)
+
+
 def create_app_from_env() -> Litestar:
     """Factory for ASGI servers (`uvicorn --factory web.app:create_app_from_env`)."""
     settings = load_settings()
