@@ -68,11 +68,13 @@ WINDOW = 2000
 
 @dataclass(frozen=True)
 class _Window:
-    """Every subscribed event in (start, end], read once for the round."""
+    """Every subscribed event in (start, end], read once for the round; `complete` when `end`
+    is the newest event of the round (a full window stops short of it)."""
 
     start: int
     end: int
     events: list[Event]
+    complete: bool
 
     def serves(self, cursor: int) -> bool:
         return self.start <= cursor < self.end
@@ -100,7 +102,8 @@ async def _deliver_one(
     delivered = 0
     wanted = frozenset(subscriber.types)
     for _ in range(rounds):
-        if window.serves(cursor):
+        served = window.serves(cursor)
+        if served:
             newest = window.end
             batch = window.take(cursor, wanted, subscriber.batch)
         else:
@@ -113,7 +116,7 @@ async def _deliver_one(
             delivered += len(batch)
         full = len(batch) == subscriber.batch
         cursor = batch[-1].id if full else newest
-        if not full:
+        if not full and not (served and not window.complete):
             break
     return delivered, cursor
 
@@ -141,7 +144,8 @@ async def _round(names: Sequence[str], rounds: int = 20) -> dict[str, int]:
         types = sorted({t for name in cursors for t in SUBSCRIBERS[name].types})
         shared = await _fetch(conn, start, newest, types, WINDOW)
         # A full window ends at its last event: a subscriber reads on from there by itself.
-        window = _Window(start, shared[-1].id if len(shared) == WINDOW else newest, shared)
+        end = shared[-1].id if len(shared) == WINDOW else newest
+        window = _Window(start, end, shared, complete=end == newest)
         moved: dict[str, int] = {}
         for name in names:
             if name not in cursors:
