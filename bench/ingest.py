@@ -171,7 +171,15 @@ async def vacuum() -> None:
     """What autovacuum would have done by now. This machine's PostgreSQL runs with autovacuum
     off; without it every message's conversation update leaves a dead row version behind for
     good, and each later round of the hub runs on a more bloated table than the last."""
-    conn = await asyncpg.connect(dsn_for(DATABASE))
+    # The machine's PostgreSQL allows 100 connections, shared with other jobs: wait for one.
+    for attempt in range(30):
+        try:
+            conn = await asyncpg.connect(dsn_for(DATABASE))
+            break
+        except asyncpg.TooManyConnectionsError:
+            if attempt == 29:
+                raise
+            await asyncio.sleep(1)
     try:
         await conn.execute("VACUUM (ANALYZE)")
     finally:

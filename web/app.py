@@ -51,7 +51,7 @@ from web.metrics import MetricsController, metrics_middleware
 from web.openapi_doc import document_errors
 from web.openapi_ui import VendoredSwaggerPlugin
 from web.proxies import forwarded_for, record_origin
-from web.security import authorize, provide_principal
+from web.security import authorize_middleware, provide_principal
 from web.widget import limits
 
 HERE = Path(__file__).parent
@@ -126,10 +126,14 @@ def create_app(
             ),
         ],
         dependencies={"principal": Provide(provide_principal)},
-        guards=[authorize],  # every route's declared permission (web.security)
         lifespan=[lifespan],
         before_send=[add_security_headers],
-        middleware=[forwarded_for(settings.trusted_proxies), record_origin, metrics_middleware],
+        middleware=[
+            forwarded_for(settings.trusted_proxies),
+            record_origin,
+            metrics_middleware,
+            authorize_middleware,  # every route's declared permission (web.security)
+        ],
         exception_handlers={
             **domain_handlers(),
             **input_handlers(),
