@@ -203,10 +203,12 @@ def start_hub(
     name: str = "hub",
     patches: str = "",
     processes: int = 1,
+    pool_size: int = 10,
 ) -> Server:
     """`hub serve`; with `patches`, through bench/hub_patched.py (what-if variants)."""
     port = free_port()
     env = hub_env(database_dsn, data_dir, port)
+    env["HUB_DB_POOL_SIZE"] = str(pool_size)
     if patches:
         argv = [sys.executable, str(ROOT / "bench" / "hub_patched.py"), "serve"]
         env["BENCH_HUB_PATCHES"] = patches

@@ -314,9 +314,14 @@ def _short(frame: str) -> str:
     return f"{name} ({file})"
 
 
-def start_reference(dsn: str, work: Path, processes: int = 1) -> Server:
+def start_reference(dsn: str, work: Path, processes: int = 1, pool_size: int = 10) -> Server:
     port = free_port()
-    env = dict(os.environ, REF_DATABASE_URL=dsn, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+    env = dict(
+        os.environ,
+        REF_DATABASE_URL=dsn,
+        REF_POOL_SIZE=str(pool_size),
+        PATH=f"{BIN}:{os.environ.get('PATH', '')}",
+    )
     argv = [str(BIN / "uvicorn"), "bench.reference_app:app", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
     argv += ["--log-level", "warning"]
@@ -399,9 +404,17 @@ def main() -> None:
         default=1,
         help="web processes of the reference (uvicorn --workers) and the hub (serve --processes)",
     )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=0,
+        help="database connections per process, reference and hub alike (default 10 / processes)",
+    )
     parser.add_argument("--database", default=DATABASE, help="bench database (dropped first)")
     args = parser.parse_args()
     set_database(args.database)
+    # The same connections in all whatever the processes (the machine's PostgreSQL allows 100).
+    args.pool_size = args.pool_size or max(2, 10 // args.processes)
     wrk = ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="hub-bench-ingest-"))
     print(f"work dir {work}", flush=True)
@@ -418,6 +431,7 @@ def main() -> None:
         "rounds": args.rounds,
         "senders": args.senders,
         "processes": args.processes,
+        "pool_size_per_process": args.pool_size,
         "database": DATABASE,
         "loadavg_before": os.getloadavg(),
     }
@@ -425,7 +439,9 @@ def main() -> None:
     # Every server stays up for the whole run, so the measured runs can alternate: a burst of
     # load from another job on this shared machine then hits every target alike.
     variants = [("hub", "")] + [_parse_variant(v) for v in args.variant]
-    ref_server = None if args.skip_reference else start_reference(dsn, work, args.processes)
+    ref_server = (
+        None if args.skip_reference else start_reference(dsn, work, args.processes, args.pool_size)
+    )
     hubs: list[dict[str, Any]] = []
     waits = profile = None
     try:
@@ -437,6 +453,7 @@ def main() -> None:
                 name=name,
                 patches=patches,
                 processes=args.processes,
+                pool_size=args.pool_size,
             )
             hubs.append({"name": name, "patches": patches, "server": server, "rounds": []})
             setup = setup_hub(server.url)
