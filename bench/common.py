@@ -197,18 +197,27 @@ def hub_env(database_dsn: str, data_dir: Path, port: int) -> dict[str, str]:
 
 
 def start_hub(
-    database_dsn: str, data_dir: Path, log_dir: Path, name: str = "hub", patches: str = ""
+    database_dsn: str,
+    data_dir: Path,
+    log_dir: Path,
+    name: str = "hub",
+    patches: str = "",
+    processes: int = 1,
+    pool_size: int = 10,
 ) -> Server:
     """`hub serve`; with `patches`, through bench/hub_patched.py (what-if variants)."""
     port = free_port()
     env = hub_env(database_dsn, data_dir, port)
+    env["HUB_DB_POOL_SIZE"] = str(pool_size)
     if patches:
         argv = [sys.executable, str(ROOT / "bench" / "hub_patched.py"), "serve"]
         env["BENCH_HUB_PATCHES"] = patches
     else:
         argv = [str(BIN / "hub"), "serve"]
     argv += ["--host", "127.0.0.1", "--port", str(port)]
-    return start_server(name, argv, env, port, log_dir, timeout=120)
+    if processes > 1:
+        argv += ["--processes", str(processes)]
+    return start_server(name, argv, env, port, log_dir, timeout=180)
 
 
 @dataclass(frozen=True)
@@ -251,11 +260,34 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
 
 
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
 def process_cpu(pid: int) -> float:
-    try:
-        return _proc_cpu(pid)
-    except OSError:
-        return 0.0
+    """CPU seconds of a server and its child processes (uvicorn's workers with --processes)."""
+    total = 0.0
+    for p in _descendants(pid):
+        try:
+            total += _proc_cpu(p)
+        except OSError:
+            continue
+    return total
 
 
 def postgres_cpu_by_pid(database: str | None = None) -> dict[int, float]:

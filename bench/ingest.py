@@ -73,6 +73,13 @@ from bench.common import (
 )
 
 DATABASE = "hub_bench_ingest"
+
+
+def set_database(name: str) -> None:
+    global DATABASE
+    DATABASE = name
+
+
 LUA = Path(__file__).resolve().parent / "ingest.lua"
 
 
@@ -164,7 +171,15 @@ async def vacuum() -> None:
     """What autovacuum would have done by now. This machine's PostgreSQL runs with autovacuum
     off; without it every message's conversation update leaves a dead row version behind for
     good, and each later round of the hub runs on a more bloated table than the last."""
-    conn = await asyncpg.connect(dsn_for(DATABASE))
+    # The machine's PostgreSQL allows 100 connections, shared with other jobs: wait for one.
+    for attempt in range(30):
+        try:
+            conn = await asyncpg.connect(dsn_for(DATABASE))
+            break
+        except asyncpg.TooManyConnectionsError:
+            if attempt == 29:
+                raise
+            await asyncio.sleep(1)
     try:
         await conn.execute("VACUUM (ANALYZE)")
     finally:
@@ -299,12 +314,20 @@ def _short(frame: str) -> str:
     return f"{name} ({file})"
 
 
-def start_reference(dsn: str, work: Path) -> Server:
+def start_reference(dsn: str, work: Path, processes: int = 1, pool_size: int = 10) -> Server:
     port = free_port()
-    env = dict(os.environ, REF_DATABASE_URL=dsn, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+    env = dict(
+        os.environ,
+        REF_DATABASE_URL=dsn,
+        REF_POOL_SIZE=str(pool_size),
+        PATH=f"{BIN}:{os.environ.get('PATH', '')}",
+    )
     argv = [str(BIN / "uvicorn"), "bench.reference_app:app", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
     argv += ["--log-level", "warning"]
+    if processes > 1:
+        # the same supervisor as `hub serve --processes` (uvicorn's workers on one socket)
+        argv += ["--workers", str(processes)]
     return start_server("reference", argv, env, port, work)
 
 
@@ -375,7 +398,23 @@ def main() -> None:
         "--wait-quiet", type=float, default=180, help="wait up to S s for an idle machine"
     )
     parser.add_argument("--quiet-pct", type=float, default=12, help="idle means below this busy %%")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="web processes of the reference (uvicorn --workers) and the hub (serve --processes)",
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=0,
+        help="database connections per process, reference and hub alike (default 10 / processes)",
+    )
+    parser.add_argument("--database", default=DATABASE, help="bench database (dropped first)")
     args = parser.parse_args()
+    set_database(args.database)
+    # The same connections in all whatever the processes (the machine's PostgreSQL allows 100).
+    args.pool_size = args.pool_size or max(2, 10 // args.processes)
     wrk = ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="hub-bench-ingest-"))
     print(f"work dir {work}", flush=True)
@@ -391,17 +430,31 @@ def main() -> None:
         "warmup_s": args.warmup,
         "rounds": args.rounds,
         "senders": args.senders,
+        "processes": args.processes,
+        "pool_size_per_process": args.pool_size,
+        "database": DATABASE,
+        "loadavg_before": os.getloadavg(),
     }
 
     # Every server stays up for the whole run, so the measured runs can alternate: a burst of
     # load from another job on this shared machine then hits every target alike.
     variants = [("hub", "")] + [_parse_variant(v) for v in args.variant]
-    ref_server = None if args.skip_reference else start_reference(dsn, work)
+    ref_server = (
+        None if args.skip_reference else start_reference(dsn, work, args.processes, args.pool_size)
+    )
     hubs: list[dict[str, Any]] = []
     waits = profile = None
     try:
         for name, patches in variants:
-            server = start_hub(dsn, work / f"{name}-data", work, name=name, patches=patches)
+            server = start_hub(
+                dsn,
+                work / f"{name}-data",
+                work,
+                name=name,
+                patches=patches,
+                processes=args.processes,
+                pool_size=args.pool_size,
+            )
             hubs.append({"name": name, "patches": patches, "server": server, "rounds": []})
             setup = setup_hub(server.url)
             hubs[-1]["setup"] = setup
@@ -513,6 +566,7 @@ def main() -> None:
         print("top inclusive time:")
         for name, pct in profile["top_total"]:
             print(f"  {pct:5.1f}%  {name}")
+    figures["loadavg_after"] = os.getloadavg()
     print(json.dumps(figures), flush=True)
 
 

@@ -41,6 +41,11 @@ from bench.common import BIN, ROOT, cpu_delta, hub_env, postgres_cpu_by_pid, rec
 DATABASE = "hub_bench_sql"
 
 
+def set_database(name: str) -> None:
+    global DATABASE
+    DATABASE = name
+
+
 def item(inbox: int, n: int, senders: int, rng: random.Random) -> dict[str, Any]:
     s = rng.randrange(senders)
     return {
@@ -118,6 +123,79 @@ async def ingest_load(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def conversation_update_load(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
+    """What the set-based ingest does to each conversation per inbound message, alone: the
+    UPDATE of its activity columns (last_message_at is in the list indexes, so the update cannot
+    be HOT and every index of the row gets a new entry)."""
+    conn = await asyncpg.connect(dsn)
+    for name in args.drop_index:
+        await conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+    inbox = await conn.fetchval(
+        "INSERT INTO inbox (name, channel, config_encrypted, public_token)"
+        " VALUES ('sql bench', 'api', '', md5(random()::text)) RETURNING id"
+    )
+    await conn.execute(
+        "INSERT INTO contact (name, attributes, created_at, updated_at)"
+        " SELECT 'c' || g, '{}', now(), now() FROM generate_series(1, $1) g",
+        args.senders,
+    )
+    ids = [
+        r[0]
+        for r in await conn.fetch(
+            "INSERT INTO conversation (inbox, contact, status, priority, subject, unread_count,"
+            " created_at, updated_at, last_message_at, last_inbound_at, waiting_since, meta)"
+            " SELECT $1, id, 'open', 'none', '', 1, now(), now(), now(), now(), now(), '{}'"
+            " FROM contact RETURNING id",
+            inbox,
+        )
+    ]
+    await conn.execute("VACUUM ANALYZE conversation")
+    indexes = await conn.fetchval(
+        "SELECT count(*) FROM pg_index WHERE indrelid = 'conversation'::regclass"
+    )
+    stats = (
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'conversation'"
+    )
+    await asyncio.sleep(1.5)  # table statistics reach the shared view about once a second
+    before = await conn.fetchrow(stats)
+    rng = random.Random(7)
+    stop_at = time.monotonic() + args.seconds
+    done = 0
+
+    async def worker(c: asyncpg.Connection) -> None:
+        nonlocal done
+        while time.monotonic() < stop_at:
+            batch = sorted(rng.sample(ids, args.batch))  # in id order, as hub_ingest locks them
+            await c.execute(
+                "UPDATE conversation c SET last_message_at = greatest(c.last_message_at, now()),"
+                " last_inbound_at = greatest(c.last_inbound_at, now()),"
+                " waiting_since = coalesce(c.waiting_since, now()),"
+                " unread_count = c.unread_count + 1, updated_at = now() WHERE c.id = ANY($1::int[])",
+                batch,
+            )
+            done += len(batch)
+
+    conns = [await asyncpg.connect(dsn) for _ in range(args.workers)]
+    cpu0, t0 = postgres_cpu_by_pid(DATABASE), time.monotonic()
+    await asyncio.gather(*(worker(c) for c in conns))
+    cpu1, t1 = postgres_cpu_by_pid(DATABASE), time.monotonic()
+    for c in conns:
+        await c.close()
+    await asyncio.sleep(1.5)
+    after = await conn.fetchrow(stats)
+    await conn.close()
+    updates = after["n_tup_upd"] - before["n_tup_upd"]
+    return {
+        "mode": "conversation_update",
+        "indexes": indexes,
+        "dropped_indexes": args.drop_index,
+        "rows_per_s": round(done / (t1 - t0), 1),
+        "postgres_ms_per_row": round(1000 * cpu_delta(cpu0, cpu1) / max(done, 1), 4),
+        "updates": updates,
+        "hot_share": round((after["n_tup_hot_upd"] - before["n_tup_hot_upd"]) / max(updates, 1), 3),
+    }
+
+
 async def apikey_load(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
     conn = await asyncpg.connect(dsn)
     await conn.execute(
@@ -165,12 +243,19 @@ def main() -> None:
     parser.add_argument("--drop-index", action="append", default=[])
     parser.add_argument("--apikey", action="store_true")
     parser.add_argument(
+        "--conversation-update",
+        action="store_true",
+        help="only the per-message conversation UPDATE (HOT share, CPU per row)",
+    )
+    parser.add_argument(
         "--function",
         default="hub_ingest",
         choices=["hub_ingest", "hub_ingest_loop"],
         help="hub_ingest_loop: the earlier per-message function, for comparison",
     )
+    parser.add_argument("--database", default=DATABASE, help="bench database (dropped first)")
     args = parser.parse_args()
+    set_database(args.database)
     dsn = asyncio.run(recreate_database(DATABASE))
     if args.apikey:
         result = asyncio.run(apikey_load(dsn, args))
@@ -179,7 +264,8 @@ def main() -> None:
         subprocess.run(
             [str(BIN / "hub"), "migrate"], cwd=ROOT, env=env, check=True, capture_output=True
         )
-        result = asyncio.run(ingest_load(dsn, args))
+        load = conversation_update_load if args.conversation_update else ingest_load
+        result = asyncio.run(load(dsn, args))
     print(json.dumps(result), flush=True)
 
 

@@ -55,7 +55,9 @@ _pool: asyncpg.Pool | None = None
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     global _pool
     _pool = await asyncpg.create_pool(DSN, min_size=POOL_SIZE, max_size=POOL_SIZE)
-    async with _pool.acquire() as conn:
+    async with _pool.acquire() as conn, conn.transaction():
+        # with --workers N every process starts here at once: one creates the table
+        await conn.execute("SELECT pg_advisory_xact_lock(7340112)")
         await conn.execute(SCHEMA)
     try:
         yield

@@ -199,3 +199,55 @@ def test_createadmin_then_login(clean_db: str, data_dir: Path) -> None:
     assert short.returncode == 2 and "at least 12 characters" in short.stderr
     migrate = _run("migrate", env=env)
     assert migrate.returncode == 0 and "applied 0 migration(s)" in migrate.stdout
+
+
+def _children(pid: int) -> set[int]:
+    """The spawned web processes of a `hub serve --processes` parent (not its resource tracker)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
+            found.add(int(entry))
+    return found
+
+
+def test_serve_with_two_processes_shares_the_port_and_runs_a_worker_in_each(
+    clean_db: str, data_dir: Path
+) -> None:
+    port = free_port()
+    env = _env(
+        HUB_DATA_DIR=str(data_dir),
+        DATABASE_URL=clean_db,
+        HUB_ADMIN_EMAIL="root@example.com",
+        HUB_ADMIN_PASSWORD="two-processes-admin",
+        HUB_DB_POOL_SIZE="3",
+    )
+    web = Proc(["serve", "--port", str(port), "--processes", "2"], env, data_dir / "web.log")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, web, timeout=120)
+        deadline = time.monotonic() + 60
+        while len(children := _children(web.process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(children) == 2, web.output()
+        with httpx.Client(base_url=url, timeout=30) as http:
+            login = http.post(
+                "/api/v1/auth/login",
+                json={"email": "root@example.com", "password": "two-processes-admin"},
+            )
+            assert login.status_code == 200, login.text
+            check = http.post(
+                "/api/v1/admin/queue-check", headers={"x-csrf-token": login.json()["csrf_token"]}
+            )
+            assert check.status_code == 200, check.text + web.output()
+        # Without Redis the job ran in one of the web processes' own workers, not the parent.
+        assert check.json()["result"]["pid"] in children
+    finally:
+        assert web.stop(), web.output()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)

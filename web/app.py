@@ -52,7 +52,7 @@ from web.metrics import MetricsController, metrics_middleware
 from web.openapi_doc import document_errors
 from web.openapi_ui import VendoredSwaggerPlugin
 from web.proxies import forwarded_for, record_origin
-from web.security import authorize, provide_principal
+from web.security import authorize_middleware, provide_principal
 from web.widget import limits
 
 HERE = Path(__file__).parent
@@ -128,10 +128,14 @@ def create_app(
             ),
         ],
         dependencies={"principal": Provide(provide_principal)},
-        guards=[authorize],  # every route's declared permission (web.security)
         lifespan=[lifespan],
         before_send=[add_security_headers],
-        middleware=[forwarded_for(settings.trusted_proxies), record_origin, metrics_middleware],
+        middleware=[
+            forwarded_for(settings.trusted_proxies),
+            record_origin,
+            metrics_middleware,
+            authorize_middleware,  # every route's declared permission (web.security)
+        ],
         exception_handlers={
             **domain_handlers(),
             **input_handlers(),
@@ -152,6 +156,13 @@ def create_app(
     )
     document_errors(app)
     return app
+
+
+def create_serve_app(*, run_worker: bool | None = None) -> Litestar:
+    """What each process of `hub serve --processes N` runs (the parent applied the migrations)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, run_worker=run_worker, apply_migrations=False)
 
 
 def create_app_from_env() -> Litestar:

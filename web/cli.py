@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -105,9 +106,17 @@ def main() -> None:
     "--with-worker", is_flag=True, help="Run a worker inside the web process even with REDIS_URL."
 )
 @click.option("--demo", is_flag=True, help="Load the demo data set first and print its logins.")
-def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> None:
+@click.option(
+    "--processes",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Web processes sharing the port (default HUB_WEB_PROCESSES or 1).",
+)
+def serve(
+    host: str | None, port: int | None, with_worker: bool, demo: bool, processes: int | None
+) -> None:
     """Run the web app (applying pending migrations first)."""
-    from web.app import create_app
+    from web import app as web_app
     from web.logs import configure
 
     settings = _settings()
@@ -128,13 +137,26 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
         )
     bind_host = host or settings.host
     bind_port = port or settings.port
-    app = create_app(settings, run_worker=True if with_worker else None, apply_migrations=False)
+    processes = processes or settings.web_processes
+    run_worker = True if with_worker else None
     url = f"http://{bind_host}:{bind_port}"
-    click.echo(f"Hub is starting at {url}  (public URL {settings.public_url})")
+    click.echo(
+        f"Hub is starting at {url}  (public URL {settings.public_url})"
+        + (f", {processes} web processes" if processes > 1 else "")
+    )
     if demo:
         _print_demo_logins()
+    app: Any
+    if processes > 1:
+        # Each process builds its own app: uvicorn pickles this factory (a partial of a module
+        # function) to the processes it spawns; the migrations ran here, once.
+        app = functools.partial(web_app.create_serve_app, run_worker=run_worker)
+    else:
+        app = web_app.create_app(settings, run_worker=run_worker, apply_migrations=False)
     config = uvicorn.Config(
         app,
+        factory=processes > 1,
+        workers=processes,
         host=bind_host,
         port=bind_port,
         log_config=None,
@@ -145,9 +167,19 @@ def serve(host: str | None, port: int | None, with_worker: bool, demo: bool) -> 
         ws="websockets-sansio",
         # Chat frames are small: zlib state per socket doubled widget-socket memory (34 -> 70 KB).
         ws_per_message_deflate=False,
+        # A spawned process imports the whole app before it answers the supervisor's health
+        # check: on a busy machine that takes longer than uvicorn's 5 s, and it was restarted.
+        timeout_worker_healthcheck=60,
     )
+    if processes > 1:
+        # One listening socket, bound here and shared by the processes (each connection goes to
+        # whichever accepts it first); uvicorn's supervisor restarts a process that dies and
+        # stops them all on SIGTERM. This process keeps the embedded PostgreSQL until they end.
+        from uvicorn.supervisors import Multiprocess
 
-    GracefulServer(config).run()
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        GracefulServer(config).run()
 
 
 @main.command()

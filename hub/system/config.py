@@ -38,6 +38,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Replies of one inbox being sent at once, across every worker: a stalled provider then ties
     # up this many job slots, not all of them, so the other inboxes' replies keep going out.
     outbox_inbox_concurrency: int = 4
+    # `hub serve`: web processes sharing one listening socket (uvicorn's workers). Each runs its
+    # own relay and, without Redis, its own in-process job worker.
+    web_processes: int = 1
+    # Connections in each process's database pool (the queue and the fan-out have their own).
+    db_pool_size: int = 10
     attachment_max_bytes: int = 25 * 1024 * 1024
     reopen_window_hours: int = 168
     session_max_age: int = 14 * 24 * 3600
@@ -255,6 +260,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("log_format", "HUB_LOG_FORMAT", _choice("auto", "json", "text")),
     Var("worker_concurrency", "HUB_WORKER_CONCURRENCY", _positive_int),
     Var("outbox_inbox_concurrency", "HUB_OUTBOX_INBOX_CONCURRENCY", _positive_int),
+    Var("web_processes", "HUB_WEB_PROCESSES", _positive_int),
+    Var("db_pool_size", "HUB_DB_POOL_SIZE", _positive_int),
     Var("attachment_max_bytes", "HUB_ATTACHMENT_MAX_BYTES", _positive_int),
     Var("reopen_window_hours", "HUB_REOPEN_WINDOW_HOURS", _positive_int),
     Var("session_max_age", "HUB_SESSION_MAX_AGE", _positive_int),

@@ -66,7 +66,11 @@ async def start(
         applied = await migrate(backends.database_dsn)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
-    await engine.start(backends.database_dsn)
+    await engine.start(
+        backends.database_dsn,
+        min_size=min(2, settings.db_pool_size),
+        max_size=settings.db_pool_size,
+    )
     queue = make_queue(backends.queue_url)
     await queue.connect()
     fanout = Fanout(backends.fanout_url)
