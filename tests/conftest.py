@@ -227,6 +227,35 @@ async def eventually(predicate, timeout: float = 10.0, interval: float = 0.05): 
 
 
 @pytest.fixture
+def sink() -> Iterator[tuple[Any, int]]:
+    """A real SMTP server (aiosmtpd) on a free port; yields (the messages it received, port)."""
+    from aiosmtpd.controller import Controller
+
+    from tests.email.servers import SmtpSink
+
+    received = SmtpSink()
+    port = free_port()
+    controller = Controller(received, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield received, port
+    finally:
+        controller.stop()
+
+
+def with_smtp(settings: Settings, port: int, **changes: object) -> Settings:
+    """Settings whose own SMTP server (mail to agents) is the `sink` on `port`."""
+    return with_settings(
+        settings,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_from="hub@example.com",
+        **changes,
+    )
+
+
+@pytest.fixture
 async def callback_receiver() -> AsyncIterator[tuple[Any, str]]:
     """A running fake integration; yields (receiver, callback URL)."""
     from tests.fakes.callback import CallbackReceiver

@@ -5,32 +5,19 @@ token is stored hashed, every session ended; the password policy; the self-servi
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from hub.system.config import Settings
-from tests.conftest import free_port, run_job, serving, unique, with_settings
+from tests.conftest import run_job, serving, unique, with_smtp
 from tests.email.servers import SmtpSink
 from tests.login.helpers import PASSWORD, audit_rows, new_agent, password_login, session
 
 NEW_PASSWORD = "plum kettle orbit sand"
-
-
-@pytest.fixture
-def sink() -> Iterator[tuple[SmtpSink, int]]:
-    sink = SmtpSink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -39,12 +26,9 @@ async def mail_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     from web.app import create_app
 
-    configured = with_settings(
+    configured = with_smtp(
         settings,
-        smtp_host="127.0.0.1",
-        smtp_port=sink[1],
-        smtp_security="none",
-        smtp_from="hub@example.com",
+        sink[1],
         public_url="https://hub.example.com",
     )
     app: Litestar = create_app(configured, run_worker=True)

@@ -4,32 +4,18 @@ batch of notifications, with links to the conversations; an online one gets none
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from hub.notifications import digest, notify, presence
 from hub.system import clock
 from hub.system.config import Settings
-from tests.conftest import free_port, serving, with_settings
+from tests.conftest import serving, with_smtp
 from tests.email.servers import SmtpSink
 from tests.notifications.helpers import agent
-
-
-@pytest.fixture
-def sink() -> Iterator[tuple[SmtpSink, int]]:
-    sink = SmtpSink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -38,12 +24,9 @@ async def mail_client(
 ) -> httpx.AsyncClient:
     from web.app import create_app
 
-    configured = with_settings(
+    configured = with_smtp(
         settings,
-        smtp_host="127.0.0.1",
-        smtp_port=sink[1],
-        smtp_security="none",
-        smtp_from="hub@example.com",
+        sink[1],
         notify_email_minutes=10,
     )
     app: Litestar = create_app(configured, run_worker=False)

@@ -4,28 +4,15 @@ the API answer carries no link, the mailed one works once."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from hub.system.config import Settings
-from tests.conftest import admin_key, free_port, serving, unique, with_settings
+from tests.conftest import admin_key, serving, unique, with_smtp
 from tests.email.servers import SmtpSink
-
-
-@pytest.fixture
-def sink() -> Iterator[tuple[SmtpSink, int]]:
-    sink = SmtpSink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -34,13 +21,7 @@ async def mail_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     from web.app import create_app
 
-    configured = with_settings(
-        settings,
-        smtp_host="127.0.0.1",
-        smtp_port=sink[1],
-        smtp_security="none",
-        smtp_from="hub@example.com",
-    )
+    configured = with_smtp(settings, sink[1])
     app: Litestar = create_app(configured, run_worker=True)
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         yield http
