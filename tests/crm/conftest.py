@@ -146,26 +146,29 @@ def hook_event(
     }
 
 
+def source_body(splynx: FakeSplynx) -> dict[str, Any]:
+    """`POST /api/v1/crm/sources` for the fake Splynx with the contract's credentials."""
+    return {
+        "name": "Splynx",
+        "kind": "splynx",
+        "phone_region": "DK",
+        "config": {
+            "base_url": splynx.base_url,
+            "api_key": API_KEY,
+            "api_secret": API_SECRET,
+            "hook_secret": HOOK_SECRET,
+            "page_size": 25,
+            # Retries on 429/5xx without the production pauses.
+            "retry_backoff_seconds": 0.01,
+        },
+    }
+
+
 @pytest.fixture
 async def crm(client: httpx.AsyncClient, live_splynx: FakeSplynx) -> Crm:
     headers = await admin_key(client)
     response = await client.post(
-        "/api/v1/crm/sources",
-        json={
-            "name": "Splynx",
-            "kind": "splynx",
-            "phone_region": "DK",
-            "config": {
-                "base_url": live_splynx.base_url,
-                "api_key": API_KEY,
-                "api_secret": API_SECRET,
-                "hook_secret": HOOK_SECRET,
-                "page_size": 25,
-                # Retries on 429/5xx without the production pauses.
-                "retry_backoff_seconds": 0.01,
-            },
-        },
-        headers=headers,
+        "/api/v1/crm/sources", json=source_body(live_splynx), headers=headers
     )
     assert response.status_code == 201, response.text
     return Crm(client, headers, live_splynx, dict(response.json()))

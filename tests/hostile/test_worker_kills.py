@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import eventually, serving
-from tests.crm.conftest import API_KEY, API_SECRET, HOOK_SECRET
+from tests.crm.conftest import API_KEY, API_SECRET, source_body
 from tests.email.conftest import ADDRESS, PASSWORD, email_config, mail
 from tests.email.servers import Dovecot, run_dovecot
 from tests.fakes.splynx import FakeSplynx
@@ -136,21 +136,7 @@ async def test_worker_killed_mid_crm_sync(
         async with httpx.AsyncClient(base_url=cluster.url, timeout=30) as http:
             headers = await p.admin_headers(http)
             source = await http.post(
-                "/api/v1/crm/sources",
-                json={
-                    "name": "Splynx",
-                    "kind": "splynx",
-                    "phone_region": "DK",
-                    "config": {
-                        "base_url": splynx.base_url,
-                        "api_key": API_KEY,
-                        "api_secret": API_SECRET,
-                        "hook_secret": HOOK_SECRET,
-                        "page_size": 25,
-                        "retry_backoff_seconds": 0.01,
-                    },
-                },
-                headers=headers,
+                "/api/v1/crm/sources", json=source_body(splynx), headers=headers
             )
             assert source.status_code == 201, source.text
             source_id = source.json()["id"]
