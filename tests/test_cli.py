@@ -65,6 +65,21 @@ class Proc:
         return code == 0
 
 
+def _queue_check_pid(url: str, password: str, runner: Proc) -> int:
+    """Log in as root@example.com and run the queue round trip; the pid of the worker that ran
+    it (`runner`'s log is shown if it fails)."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        login = http.post(
+            "/api/v1/auth/login", json={"email": "root@example.com", "password": password}
+        )
+        assert login.status_code == 200, login.text
+        check = http.post(
+            "/api/v1/admin/queue-check", headers={"x-csrf-token": login.json()["csrf_token"]}
+        )
+        assert check.status_code == 200, check.text + runner.output()
+        return int(check.json()["result"]["pid"])
+
+
 def _wait_healthy(url: str, proc: Proc, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -170,17 +185,7 @@ def test_scale_out_serve_and_worker_are_separate_processes(
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, web)
-        with httpx.Client(base_url=url, timeout=30) as http:
-            login = http.post(
-                "/api/v1/auth/login",
-                json={"email": "root@example.com", "password": "scale-out-admin"},
-            )
-            assert login.status_code == 200, login.text
-            check = http.post(
-                "/api/v1/admin/queue-check", headers={"x-csrf-token": login.json()["csrf_token"]}
-            )
-            assert check.status_code == 200, check.text + worker.output()
-            ran_in = check.json()["result"]["pid"]
+        ran_in = _queue_check_pid(url, "scale-out-admin", worker)
         assert ran_in == worker.process.pid
         assert ran_in != web.process.pid
     finally:
@@ -236,18 +241,8 @@ def test_serve_with_two_processes_shares_the_port_and_runs_a_worker_in_each(
         while len(children := _children(web.process.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(children) == 2, web.output()
-        with httpx.Client(base_url=url, timeout=30) as http:
-            login = http.post(
-                "/api/v1/auth/login",
-                json={"email": "root@example.com", "password": "two-processes-admin"},
-            )
-            assert login.status_code == 200, login.text
-            check = http.post(
-                "/api/v1/admin/queue-check", headers={"x-csrf-token": login.json()["csrf_token"]}
-            )
-            assert check.status_code == 200, check.text + web.output()
         # Without Redis the job ran in one of the web processes' own workers, not the parent.
-        assert check.json()["result"]["pid"] in children
+        assert _queue_check_pid(url, "two-processes-admin", web) in children
     finally:
         assert web.stop(), web.output()
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
