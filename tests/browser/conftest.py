@@ -25,7 +25,7 @@ from playwright.async_api import (
     expect,
 )
 
-from hub.db.engine import engine
+from hub.db.engine import connection_pool, engine
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM
 from tests.conftest import admin_key, make_agent, make_api_inbox
 from tests.fakes.callback import CallbackReceiver
@@ -138,6 +138,22 @@ class Desk:
         )
         assert response.status_code == 200, response.text
         return dict(response.json())
+
+    async def round_robin_team(self, max_open: int = 20) -> int:
+        """A team "Support" of the desk's agent, assigning round robin, owning the inbox."""
+        pool = connection_pool()
+        team = int(
+            await pool.fetchval(
+                "INSERT INTO team (name, assignment, max_open) VALUES ('Support', 'round_robin', $1)"
+                " RETURNING id",
+                max_open,
+            )
+        )
+        await pool.execute(
+            "INSERT INTO team_member (team, agent) VALUES ($1, $2)", team, self.agent_id
+        )
+        await pool.execute("UPDATE inbox SET team = $2 WHERE id = $1", self.inbox["id"], team)
+        return team
 
 
 @pytest.fixture

@@ -12,11 +12,7 @@ from tests.conftest import eventually
 
 async def test_switching_to_away_in_the_top_bar(page: Page, desk: Desk) -> None:
     pool = connection_pool()
-    team = await pool.fetchval(
-        "INSERT INTO team (name, assignment) VALUES ('Support', 'round_robin') RETURNING id"
-    )
-    await pool.execute("INSERT INTO team_member (team, agent) VALUES ($1, $2)", team, desk.agent_id)
-    await pool.execute("UPDATE inbox SET team = $2 WHERE id = $1", desk.inbox["id"], team)
+    await desk.round_robin_team()
     message = await desk.customer_writes(
         "Can you move my installation to Friday?", name="Jonas Weber", address="jonas@example.com"
     )

@@ -7,20 +7,13 @@ import re
 
 from playwright.async_api import Page, expect
 
-from hub.db.engine import connection_pool
 from hub.routing import availability
 from tests.browser.conftest import AGENT_PASSWORD, Desk, live, sign_in
 from tests.conftest import eventually, make_agent
 
 
 async def test_the_workload_follows_availability_and_assignments(page: Page, desk: Desk) -> None:
-    pool = connection_pool()
-    team = await pool.fetchval(
-        "INSERT INTO team (name, assignment, max_open) VALUES ('Support', 'round_robin', 2)"
-        " RETURNING id"
-    )
-    await pool.execute("INSERT INTO team_member (team, agent) VALUES ($1, $2)", team, desk.agent_id)
-    await pool.execute("UPDATE inbox SET team = $2 WHERE id = $1", desk.inbox["id"], team)
+    await desk.round_robin_team(max_open=2)
     first = await desk.customer_writes(
         "My router blinks red.", name="Jonas Weber", address="jonas@example.com"
     )
