@@ -59,11 +59,18 @@ async def test_two_worker_processes_emit_each_alert_once(
         REDIS_URL=REDIS_URL,
         HUB_DATA_DIR=str(tmp_path / "w"),
         HUB_SECRET_KEY=settings.secret_key,
+        # Four jobs at a time each: the sixteen sweeps queued at once cannot all go to one.
+        HUB_WORKER_CONCURRENCY="4",
     )
     workers = [Proc(["worker"], env, tmp_path / f"worker{n}.log") for n in (1, 2)]
     queue = make_queue(REDIS_URL)
     await queue.connect()
     try:
+
+        async def both_started() -> bool:
+            return all("Worker starting" in w.output() for w in workers)
+
+        await eventually(both_started, timeout=60, interval=0.2)
         # Sweeps queued at once land on both processes (and each worker's cron adds its ticks).
         for n in range(16):
             await enqueue(queue, "sla_sweep", key=f"test-sweep-{n}")
